@@ -1,0 +1,43 @@
+# One-command set-up: every target creates .venv and installs the project when needed.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+NOTEBOOKS := $(wildcard notebooks/*.ipynb)
+
+.PHONY: install train test test-unit test-notebooks lab bench play clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## train: the main job: a hockey training run with the guide's defaults (GPU when there is one)
+train: $(STAMP)
+	$(PY) -m dreamer_edu train --opponent weak --seed 42 --use_dreamsmooth $(ARGS)
+
+## test: unit tests, then every notebook in quick mode (nbval)
+test: $(STAMP)
+	SDL_VIDEODRIVER=dummy MPLBACKEND=Agg DREAMER_EDU_QUICK=1 $(PY) -m pytest -q tests
+ifneq ($(NOTEBOOKS),)
+	SDL_VIDEODRIVER=dummy MPLBACKEND=Agg DREAMER_EDU_QUICK=1 $(PY) -m pytest -q --nbval-lax --nbval-current-env notebooks
+endif
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks
+
+bench: $(STAMP)
+	SDL_VIDEODRIVER=dummy $(PY) benchmarks/env_speed.py
+	$(PY) benchmarks/train_speed.py
+
+play: $(STAMP)
+	SDL_VIDEODRIVER=dummy $(PY) -m dreamer_edu play --opponent weak --episodes 3 --gif figures/demo.gif
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,1 @@
+"""dreamer_edu: learn DreamerV3 by building it, on the course air-hockey game."""

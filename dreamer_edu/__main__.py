@@ -1,0 +1,142 @@
+"""Command line: ``python -m dreamer_edu train | evaluate | play`` (``--help`` on each)."""
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+OPPONENT_CHOICES = ("weak", "strong", "none")
+MODE_CHOICES = ("NORMAL", "TRAIN_SHOOTING", "TRAIN_DEFENSE")
+
+
+def _train(args) -> int:
+    from .config import Config, ConfigWarning
+    from .trainer import Trainer
+
+    run_dir = Path(args.run_dir or f"runs/{args.mode.lower()}-{args.opponent}-seed{args.seed}")
+    if args.resume:
+        if args.config_override or args.quick:
+            print("error: --resume continues with the run's saved config; only --steps may change it",
+                  file=sys.stderr)
+            return 2
+        trainer = Trainer(Config(), run_dir, resume=True, progress=not args.no_progress,
+                          total_env_steps=args.steps)
+    else:
+        base = Config.quick() if args.quick else Config()
+        config = base.replace(mode=args.mode, opponent=args.opponent, seed=args.seed, device=args.device,
+                              use_dreamsmooth=not args.no_dreamsmooth)
+        if args.threads is not None:
+            config = config.replace(threads=args.threads)
+        config = config.with_overrides(args.config_override)
+        if args.steps is not None:
+            config = config.replace(total_env_steps=args.steps)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConfigWarning)
+            config.validate()
+        for w in caught:
+            print(f"config warning: {w.message}", file=sys.stderr)
+        if (run_dir / "checkpoint.pt").exists():
+            print(f"error: {run_dir} already holds a checkpoint; pass --resume to continue it or choose "
+                  "another --run-dir", file=sys.stderr)
+            return 2
+        trainer = Trainer(config, run_dir, progress=not args.no_progress)
+    print(f"run directory: {run_dir}  (tensorboard --logdir {run_dir / 'tb'})", flush=True)
+    trainer.train()
+    return 0
+
+
+def _evaluate(args) -> int:
+    from .evaluate import load_agent, play_games
+
+    agent, config, counters = load_agent(args.checkpoint, device=args.device if args.device != "auto" else "cpu")
+    mode = args.mode or config.mode
+    print(f"{args.checkpoint}: trained {counters.get('env_steps', '?')} env steps vs {config.opponent} "
+          f"({config.mode}); evaluating vs {args.opponent} in {mode}")
+    outcome = play_games(agent, args.games, opponent=args.opponent, mode=mode, seed=args.seed,
+                         explore=args.explore)
+    print(outcome.summary())
+    return 0
+
+
+def _play(args) -> int:
+    from .evaluate import load_agent, play_games, record_game
+
+    agent = None
+    if args.checkpoint:
+        agent, _, _ = load_agent(args.checkpoint)
+    who = "the trained agent" if agent is not None else "a random policy"
+    outcome = play_games(agent, args.episodes, opponent=args.opponent, mode=args.mode, seed=args.seed)
+    print(f"{who} vs {args.opponent} ({args.mode}): {outcome.summary()}")
+    if args.gif:
+        info = record_game(agent, args.gif, opponent=args.opponent, mode=args.mode, seed=args.seed)
+        result = {1: "win", 0: "draw", -1: "loss"}[int(info.get("winner", 0))]
+        print(f"recorded one game ({result}) to {args.gif}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dreamer_edu",
+                                     description="DreamerV3 for the course air-hockey game.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train an agent (guide ch. 12)",
+                       description="Train DreamerV3 on hockey. Checkpoints and TensorBoard logs go to --run-dir.")
+    t.add_argument("--opponent", default="weak", choices=OPPONENT_CHOICES)
+    t.add_argument("--mode", default="NORMAL", choices=MODE_CHOICES)
+    t.add_argument("--seed", type=int, default=42)
+    t.add_argument("--use_dreamsmooth", "--use-dreamsmooth", action="store_true",
+                   help="smooth rewards with DreamSmooth (the default; kept for the guide's command)")
+    t.add_argument("--no-dreamsmooth", action="store_true", help="train on raw rewards")
+    t.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    t.add_argument("--steps", type=int, default=None, help="total environment steps (default: the config's)")
+    t.add_argument("--run-dir", default=None, help="default: runs/<mode>-<opponent>-seed<seed>")
+    t.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its checkpoint")
+    t.add_argument("--config-override", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="change any Config field, e.g. lr_actor=5e-5 horizon=10")
+    t.add_argument("--quick", action="store_true", help="a small config that finishes in minutes on a CPU")
+    t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    t.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
+    t.set_defaults(func=_train)
+
+    e = sub.add_parser("evaluate", help="win/draw/loss rates of a trained agent")
+    e.add_argument("--checkpoint", required=True, help="a run directory or a checkpoint.pt file")
+    e.add_argument("--opponent", default="weak", choices=OPPONENT_CHOICES)
+    e.add_argument("--games", type=int, default=200)
+    e.add_argument("--mode", default=None, choices=MODE_CHOICES, help="default: the mode the agent trained in")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    e.add_argument("--explore", action="store_true", help="sample actions instead of the policy's mode")
+    e.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("play", help="play games (random or a checkpoint) and optionally record a GIF")
+    p.add_argument("--checkpoint", default=None, help="a run directory or checkpoint; default: random actions")
+    p.add_argument("--opponent", default="weak", choices=OPPONENT_CHOICES)
+    p.add_argument("--mode", default="NORMAL", choices=MODE_CHOICES)
+    p.add_argument("--episodes", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--gif", default=None, help="save one recorded game to this GIF file")
+    p.set_defaults(func=_play)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .checkpoint import CheckpointError
+    from .trainer import TrainingDiverged
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (CheckpointError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except TrainingDiverged as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("interrupted; resume from the last checkpoint with --resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Behaviour learning in imagination: actor, critic, slow critic (guide ch. 5-9).
+
+From every posterior state of the training batch (B*T starts), the actor drives the RSSM's prior for H = 15
+steps.  Nothing real happens: rewards and continue flags come from the world model's heads.  Then
+
+1. **returns**: lambda_returns (ch. 7) of the imagined rewards, bootstrapped from a critic's values;
+2. **critic** (two-hot over symlog values, ch. 10) is trained towards those returns;
+3. **actor** (REINFORCE, ch. 6 and 8): log pi(a_t | s_t) times the advantage (R_t - V(s_t)) / S, where S is the
+   Moments return scale (ch. 9), plus ``entropy_scale`` times the policy's entropy.
+
+The trajectory is imagined without gradients: REINFORCE needs only log-probabilities of the chosen actions,
+so neither loss can reach the world model, and the critic loss cannot reach the actor.
+
+Two choices where the guide and the official DreamerV3 differ are ``Config`` values (DESIGN items 7, 8):
+``actor_dist`` ("tanh_normal": the guide's squashed Normal with bounded log-std; "bounded_normal": official)
+and ``critic_bootstrap`` ("slow": the guide bootstraps from the slow EMA critic; "online": official, the
+online critic bootstraps and the slow critic regularises the critic's loss).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from .config import Config
+from .distributions import BoundedNormal, TanhNormal, TwoHot, bounded_log_std
+from .networks import MLP
+from .returns import Moments, lambda_returns
+from .rssm import RSSM, RSSMState
+
+
+class Actor(nn.Module):
+    """pi(a | s): an MLP giving a mean and a spread per action dimension."""
+
+    def __init__(self, config: Config, action_dim: int = 4):
+        super().__init__()
+        self.config = config
+        self.net = MLP(config.feature_size, config.hidden_size, config.mlp_layers, out_dim=2 * action_dim)
+
+    def forward(self, features: torch.Tensor):  # (..., F) -> distribution over (..., A)
+        mean, spread = self.net(features).float().chunk(2, dim=-1)
+        c = self.config
+        if c.actor_dist == "tanh_normal":
+            return TanhNormal(mean, bounded_log_std(spread, c.log_std_min, c.log_std_max))
+        return BoundedNormal(mean, spread, c.min_std, c.max_std)
+
+
+class Critic(nn.Module):
+    """V(s): two-hot logits over 255 symlog bins; ``value`` decodes them to a number."""
+
+    def __init__(self, config: Config):
+        super().__init__()
+        self.net = MLP(config.feature_size, config.hidden_size, config.mlp_layers, out_dim=config.twohot_bins,
+                       zero_init_output=True)
+        self.twohot = TwoHot(config.twohot_bins, config.twohot_low, config.twohot_high)
+
+    def logits(self, features: torch.Tensor) -> torch.Tensor:  # (..., F) -> (..., bins)
+        return self.net(features).float()
+
+    def value(self, features: torch.Tensor) -> torch.Tensor:  # (..., F) -> (...)
+        return self.twohot.decode(self.logits(features))
+
+
+@torch.no_grad()
+def update_slow_critic(slow: Critic, online: Critic, decay: float) -> None:
+    """slow <- decay * slow + (1 - decay) * online, for every parameter (an EMA, ch. 7)."""
+    slow_params = list(slow.parameters())
+    online_params = list(online.parameters())
+    torch._foreach_lerp_(slow_params, online_params, 1.0 - decay)
+
+
+class Imagined(NamedTuple):
+    features: torch.Tensor    # (N, H+1, F): s_0 (a real posterior state) ... s_H
+    raw_actions: torch.Tensor  # (N, H, A): the sampled action before squashing/clipping
+    actions: torch.Tensor      # (N, H, A): the action the model was driven with, in [-1, 1]
+
+
+@torch.no_grad()
+def imagine(rssm: RSSM, actor: Actor, start: RSSMState, horizon: int) -> Imagined:
+    """Roll the actor through the RSSM's prior for ``horizon`` steps from ``start`` (N, ...)."""
+    state = start
+    features = [state.features()]
+    raws, actions = [], []
+    for _ in range(horizon):
+        action, raw = actor(features[-1]).sample()
+        state = rssm.imagine_step(state, action)
+        features.append(state.features())
+        raws.append(raw)
+        actions.append(action)
+    return Imagined(torch.stack(features, 1), torch.stack(raws, 1), torch.stack(actions, 1))
+
+
+def behaviour_losses(world_model, actor: Actor, critic: Critic, slow_critic: Critic, moments: Moments,
+                     start: RSSMState, start_continue: torch.Tensor, config: Config):
+    """Imagine from ``start`` (N, ...) and return (actor_loss, critic_loss, metrics).
+
+    ``start_continue`` (N,) is 1 - is_terminal of each start: imagining on from a state where the game is
+    already over gets zero weight.
+    """
+    c = config
+    traj = imagine(world_model.rssm, actor, start, c.horizon)
+    feats = traj.features                                              # (N, H+1, F)
+    with torch.no_grad():
+        rewards = world_model.reward(feats[:, 1:])                     # (N, H): r_t at the state a_t led to
+        continues = world_model.continue_prob(feats[:, 1:])            # (N, H)
+        bootstrap = slow_critic if c.critic_bootstrap == "slow" else critic
+        values = bootstrap.value(feats)                                # (N, H+1)
+        returns = lambda_returns(rewards, values, continues, c.discount, c.lambda_)  # (N, H)
+        # weight of s_t = probability that the game is still running there
+        alive = torch.cat([start_continue[:, None], continues[:, :-1]], dim=1)       # (N, H)
+        weights = torch.cumprod(alive, dim=1)
+        offset, scale = moments(returns)
+        advantages = (returns - values[:, :-1]) / scale                # (N, H), offset cancels
+
+    dist = actor(feats[:, :-1])                                        # over (N, H, A)
+    log_prob = dist.log_prob(traj.raw_actions)                         # (N, H)
+    entropy = dist.entropy()                                           # (N, H)
+    actor_loss = -(weights * (advantages * log_prob + c.entropy_scale * entropy)).mean()
+
+    critic_logits = critic.logits(feats[:, :-1])                       # (N, H, bins)
+    critic_loss = (weights * critic.twohot.loss(critic_logits, returns)).mean()
+    if c.critic_bootstrap == "online":
+        with torch.no_grad():
+            slow_values = slow_critic.value(feats[:, :-1])
+        critic_loss = critic_loss + c.slow_critic_reg * (weights * critic.twohot.loss(critic_logits, slow_values)).mean()
+
+    entropy = entropy.detach()
+    metrics = {
+        "behavior/actor_loss": actor_loss.detach(),
+        "behavior/critic_loss": critic_loss.detach(),
+        "behavior/entropy_mean": entropy.mean(),
+        "behavior/entropy_min": entropy.min(),
+        "behavior/entropy_max": entropy.max(),
+        "behavior/return_mean": returns.mean(),
+        "behavior/value_mean": values.mean(),
+        "behavior/advantage_std": advantages.std(),
+        "behavior/imagined_reward_mean": rewards.mean(),
+        "actor/min_std": dist.std.detach().min(),
+        "actor/mean_std": dist.std.detach().mean(),
+        "actor/saturation": (traj.actions.abs() > 0.99).float().mean(),
+        "diagnostics/return_range_S": scale,
+        "diagnostics/return_range_at_floor": (scale <= c.return_norm_floor).float(),
+        "diagnostics/return_offset": offset,
+    }
+    return actor_loss, critic_loss, metrics

@@ -1,0 +1,195 @@
+"""Dreamer: the world model and the actor-critic under one roof (guide ch. 2 and 12).
+
+``train_step(batch)`` is one gradient update of everything:
+
+1. world model on a batch of real sequences (B, T)          -> posterior states (B, T, ...)
+2. imagination from all B*T posterior states (detached)     -> actor and critic losses
+3. optimiser steps (gradient norms clipped at ``grad_clip``) and the slow-critic EMA.
+
+It returns its metrics as tensors on the device: nothing in it waits for the GPU (no ``.item()``), so the
+caller decides when to read them (once per logging interval).
+
+``policy(obs, state)`` acts in the real game: it runs one posterior step of the RSSM on the new observation
+and samples (or, with ``explore=False``, takes the mode of) the actor's action.  It is batched: ``obs`` is
+(N, 18) for N games played side by side.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from .actor_critic import Actor, Critic, behaviour_losses, update_slow_critic
+from .config import Config
+from .returns import Moments
+from .rssm import RSSMState
+from .world_model import WorldModel
+
+BATCH_KEYS = ("obs", "action", "reward", "reward_raw", "is_first", "is_last", "is_terminal")
+
+
+class PolicyState(NamedTuple):
+    """What the agent remembers between real steps: the RSSM state and the action it last took."""
+
+    latent: RSSMState
+    prev_action: torch.Tensor  # (N, A)
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """"auto" picks CUDA when available; "cuda" without a GPU is an error rather than a silent CPU run."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was requested but torch sees no CUDA GPU "
+                           f"(torch {torch.__version__}); use --device cpu or auto")
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {name!r}; valid: auto, cpu, cuda")
+    return torch.device(name)
+
+
+class Dreamer(nn.Module):
+    def __init__(self, config: Config, obs_dim: int = 18, action_dim: int = 4, device: str | torch.device = "cpu"):
+        super().__init__()
+        self.config = config
+        self.obs_dim = obs_dim
+        self.action_dim = action_dim
+        self.world_model = WorldModel(config, obs_dim, action_dim)
+        self.actor = Actor(config, action_dim)
+        self.critic = Critic(config)
+        self.slow_critic = copy.deepcopy(self.critic).requires_grad_(False)
+        self.moments = Moments(config.return_norm_decay, config.return_norm_low, config.return_norm_high,
+                               config.return_norm_floor)
+        self.device = torch.device(device)
+        self.to(self.device)
+        eps = config.adam_eps
+        self.world_opt = torch.optim.Adam(self.world_model.parameters(), lr=config.lr_world, eps=eps)
+        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=config.lr_actor, eps=eps)
+        self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=config.lr_critic, eps=eps)
+        self.updates = 0
+
+    # --- training ---------------------------------------------------------------------------
+    def batch_to_torch(self, batch: dict) -> dict[str, torch.Tensor]:
+        """Numpy batch from the replay buffer -> tensors on the device, with shape checks."""
+        missing = [k for k in BATCH_KEYS if k not in batch]
+        if missing:
+            raise ValueError(f"batch is missing {', '.join(missing)}; expected keys {', '.join(BATCH_KEYS)}")
+        obs = batch["obs"]
+        if obs.ndim != 3 or obs.shape[-1] != self.obs_dim:
+            raise ValueError(f"batch['obs'] must be (B, T, {self.obs_dim}), got {tuple(obs.shape)}")
+        if batch["action"].shape != (*obs.shape[:2], self.action_dim):
+            raise ValueError(f"batch['action'] must be (B, T, {self.action_dim}), got {tuple(batch['action'].shape)}")
+        out = {}
+        for key in BATCH_KEYS:
+            value = torch.as_tensor(batch[key], device=self.device)
+            out[key] = value if value.dtype == torch.bool else value.float()
+        return out
+
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16,
+                              enabled=self.config.amp and self.device.type == "cuda")
+
+    def _clip_and_step(self, optimizer: torch.optim.Optimizer, module: nn.Module) -> torch.Tensor:
+        norm = torch.nn.utils.clip_grad_norm_(module.parameters(), self.config.grad_clip)
+        optimizer.step()
+        return norm
+
+    def train_step(self, batch: dict) -> dict[str, torch.Tensor]:
+        """One update of world model, critic, actor and slow critic.  Returns metrics (device tensors)."""
+        c = self.config
+        if not isinstance(next(iter(batch.values())), torch.Tensor):
+            batch = self.batch_to_torch(batch)
+        self.train()
+
+        with self._autocast():
+            world_loss, states, metrics = self.world_model.loss(batch)
+        self.world_opt.zero_grad(set_to_none=True)
+        world_loss.backward()
+        metrics["world/grad_norm"] = self._clip_and_step(self.world_opt, self.world_model)
+
+        start = states.detach().flatten_batch()                         # (B*T, ...)
+        start_continue = 1.0 - batch["is_terminal"].flatten().float()  # (B*T,)
+        with self._autocast():
+            actor_loss, critic_loss, behaviour = behaviour_losses(
+                self.world_model, self.actor, self.critic, self.slow_critic, self.moments, start,
+                start_continue, c)
+        self.actor_opt.zero_grad(set_to_none=True)
+        self.critic_opt.zero_grad(set_to_none=True)
+        (actor_loss + critic_loss).backward()   # disjoint parameters: each loss reaches only its own net
+        behaviour["actor/grad_norm"] = self._clip_and_step(self.actor_opt, self.actor)
+        behaviour["critic/grad_norm"] = self._clip_and_step(self.critic_opt, self.critic)
+        update_slow_critic(self.slow_critic, self.critic, c.slow_critic_decay)
+        self.updates += 1
+        metrics.update(behaviour)
+        return metrics
+
+    # --- acting -----------------------------------------------------------------------------
+    def initial_policy_state(self, num_envs: int = 1) -> PolicyState:
+        latent = self.world_model.initial_state(num_envs, self.device)
+        return PolicyState(latent, torch.zeros(num_envs, self.action_dim, device=self.device))
+
+    @torch.no_grad()
+    def policy(self, obs, state: PolicyState | None = None, explore: bool = True,
+               is_first=None) -> tuple[np.ndarray, PolicyState]:
+        """Act on observations (N, 18) (or one (18,)).  ``state=None`` starts new episodes.
+
+        ``is_first`` (N,) bool marks games that just restarted (their memory is reset); by default it is True
+        everywhere when ``state`` is None and False otherwise.  Returns actions (N, 4) in [-1, 1] as numpy.
+        """
+        single = np.ndim(obs) == 1
+        obs_t = torch.as_tensor(np.asarray(obs, dtype=np.float32), device=self.device)
+        if single:
+            obs_t = obs_t[None]
+        if obs_t.ndim != 2 or obs_t.shape[-1] != self.obs_dim:
+            raise ValueError(f"obs must be ({self.obs_dim},) or (N, {self.obs_dim}), got {tuple(obs_t.shape)}")
+        if not torch.isfinite(obs_t).all():
+            raise ValueError("obs contains NaN or inf")
+        num = obs_t.shape[0]
+        if state is None:
+            state = self.initial_policy_state(num)
+            first = torch.ones(num, dtype=torch.bool, device=self.device)
+        elif is_first is None:
+            first = torch.zeros(num, dtype=torch.bool, device=self.device)
+        else:
+            first = torch.as_tensor(np.asarray(is_first), dtype=torch.bool, device=self.device).reshape(num)
+        self.eval()
+        embed = self.world_model.embed(obs_t)
+        latent = self.world_model.rssm.observe_step(state.latent, state.prev_action, embed, first)
+        dist = self.actor(latent.features())
+        action = dist.sample()[0] if explore else dist.mode()
+        action = action.clamp(-1.0, 1.0)
+        out = action.cpu().numpy()
+        return (out[0] if single else out), PolicyState(latent, action)
+
+    # --- checkpoints --------------------------------------------------------------------------
+    def checkpoint_state(self) -> dict:
+        """Everything needed to continue training exactly: weights, optimisers, Moments, update count."""
+        return {
+            "model": self.state_dict(),
+            "world_opt": self.world_opt.state_dict(),
+            "actor_opt": self.actor_opt.state_dict(),
+            "critic_opt": self.critic_opt.state_dict(),
+            "updates": self.updates,
+        }
+
+    def load_checkpoint_state(self, state: dict, weights_only: bool = False) -> None:
+        self.load_state_dict(state["model"])
+        if not weights_only:
+            self.world_opt.load_state_dict(state["world_opt"])
+            self.actor_opt.load_state_dict(state["actor_opt"])
+            self.critic_opt.load_state_dict(state["critic_opt"])
+            self.updates = int(state["updates"])
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+def all_finite(metrics: dict[str, torch.Tensor]) -> tuple[bool, list[str]]:
+    """Read the metrics once (one host sync) and name the ones that are NaN or inf."""
+    names = list(metrics)
+    values = torch.stack([metrics[n].detach().float().reshape(()) for n in names]).cpu().tolist()
+    bad = [n for n, v in zip(names, values) if not math.isfinite(v)]
+    return not bad, bad

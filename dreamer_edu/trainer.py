@@ -1,0 +1,354 @@
+"""The training loop (guide ch. 12), with the diagnostics of ch. 14.
+
+Read it top to bottom in ``Trainer.train``:
+
+1. **warmup**: ``warmup_episodes`` games with uniformly random actions fill the replay buffer;
+2. **main loop**, one real environment step at a time:
+   * the agent acts (posterior RSSM step + actor sample) and the step is recorded;
+   * a finished game goes into the replay buffer (its rewards DreamSmooth-ed there);
+   * the replay ratio earns "update credit": ``replay_ratio / (batch_size * batch_length)`` updates per env
+     step (see ``config.py``); each whole credit is one ``Dreamer.train_step`` on a fresh batch;
+   * every ``eval_every_steps``: games against the opponent with the actor's mode (``eval.csv``, TensorBoard);
+   * at the end of a game, when ``checkpoint_minutes`` have passed: a checkpoint.
+
+Metrics stay on the device and are read once per ``log_every_updates`` updates; that read also checks that
+every loss is finite, and stops the run naming the bad term if not (the last checkpoint on disk was written
+before, from finite values).  Checkpoints are only written between games, so a resumed run starts a fresh game
+with exactly the buffer, weights, optimisers, counters and random states that were saved.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .agent import Dreamer, all_finite, resolve_device
+from .checkpoint import (CHECKPOINT_NAME, FORMAT_VERSION, REPLAY_NAME, CheckpointError, atomic_torch_save,
+                         read_checkpoint)
+from .config import Config
+from .dreamsmooth import smooth_rewards
+from .envs import make_env
+from .evaluate import play_games
+from .replay import ReplayBuffer
+
+OBS_DIM, ACTION_DIM = 18, 4
+EVAL_SEED = 1_000_000        # evaluation games use their own seeds, the same at every evaluation
+ENTROPY_CHECK_STEPS = 200_000  # guide ch. 14: entropy that has not fallen after this many env steps
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or inf."""
+
+
+def new_episode(obs: np.ndarray) -> dict[str, list]:
+    """Records of one game, first record = the reset observation (see replay.py for the convention)."""
+    return {"obs": [obs], "action": [np.zeros(ACTION_DIM, np.float32)], "reward": [0.0],
+            "is_first": [True], "is_last": [False], "is_terminal": [False]}
+
+
+def finish_episode(records: dict[str, list]) -> dict[str, np.ndarray]:
+    return {
+        "obs": np.asarray(records["obs"], np.float32),
+        "action": np.asarray(records["action"], np.float32),
+        "reward": np.asarray(records["reward"], np.float32),
+        "is_first": np.asarray(records["is_first"], bool),
+        "is_last": np.asarray(records["is_last"], bool),
+        "is_terminal": np.asarray(records["is_terminal"], bool),
+    }
+
+
+class Trainer:
+    def __init__(self, config: Config, run_dir: str | Path, resume: bool = False, progress: bool = True,
+                 total_env_steps: int | None = None):
+        self.run_dir = Path(run_dir)
+        self.progress = progress
+        checkpoint = None
+        if resume:
+            checkpoint = read_checkpoint(self.run_dir / CHECKPOINT_NAME)
+            config = Config.from_dict(checkpoint["config"])
+        if total_env_steps is not None:
+            config = config.replace(total_env_steps=int(total_env_steps))
+        self.config = config.validate()
+        c = self.config
+        if c.threads:
+            torch.set_num_threads(c.threads)
+        self.device = resolve_device(c.device)
+        random.seed(c.seed)
+        np.random.seed(c.seed)
+        torch.manual_seed(c.seed)
+        self.rng = np.random.default_rng(c.seed)  # random warmup actions and per-game seeds
+
+        self.env = make_env(mode=c.mode, opponent=c.opponent)
+        self.eval_env = make_env(mode=c.mode, opponent=c.opponent)
+        self.agent = Dreamer(c, OBS_DIM, ACTION_DIM, device=self.device)
+        self.buffer = ReplayBuffer(c.buffer_capacity, OBS_DIM, ACTION_DIM, seed=c.seed,
+                                   reward_smoother=self._reward_smoother())
+        self.env_steps = 0
+        self.episodes = 0
+        self.update_credit = 0.0
+        self.next_eval = c.eval_every_steps
+        self.last_eval: dict | None = None
+        self.recent_outcomes: list[int] = []
+        self.warned: set[str] = set()
+        self.first_entropy: float | None = None
+        self.floor_streak = 0
+        self.resumed_from: int | None = None
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if checkpoint is not None:
+            self._restore(checkpoint)
+        else:
+            (self.run_dir / "config.json").write_text(json.dumps(c.to_dict(), indent=2))
+        self.writer = None
+        self.last_metrics: dict[str, float] = {}
+        self._pending: dict[str, torch.Tensor] = {}
+        self._pending_count = 0
+
+    # --- helpers --------------------------------------------------------------------------------
+    def _reward_smoother(self):
+        c = self.config
+        if not c.use_dreamsmooth:
+            return None
+        return lambda rewards, is_last: smooth_rewards(rewards, is_last, method=c.dreamsmooth_method,
+                                                       alpha=c.dreamsmooth_alpha)
+
+    def _tensorboard(self):
+        if self.writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+            self.writer = SummaryWriter(str(self.run_dir / "tb"))
+        return self.writer
+
+    def log(self, message: str) -> None:
+        tqdm.write(message) if self.progress else print(message, flush=True)
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self.warned:
+            self.warned.add(key)
+            self.log(f"WARNING: {message}")
+
+    # --- acting ---------------------------------------------------------------------------------
+    def _reset(self):
+        seed = int(self.rng.integers(2**31))
+        obs, _ = self.env.reset(seed=seed)
+        return obs
+
+    def run_episode(self, random_policy: bool = False, on_step=None) -> dict:
+        """Play one game (agent or random), add it to the buffer, call ``on_step()`` after every env step."""
+        obs = self._reset()
+        records = new_episode(obs)
+        state, done, info, total = None, False, {}, 0.0
+        while not done:
+            if random_policy:
+                action = self.rng.uniform(-1.0, 1.0, size=ACTION_DIM).astype(np.float32)
+            else:
+                action, state = self.agent.policy(obs, state, explore=True)
+            obs, reward, terminated, truncated, info = self.env.step(action)
+            done = terminated or truncated
+            records["obs"].append(obs)
+            records["action"].append(action)
+            records["reward"].append(float(reward))
+            records["is_first"].append(False)
+            records["is_last"].append(done)
+            records["is_terminal"].append(bool(terminated))
+            total += float(reward)
+            self.env_steps += 1
+            if on_step is not None:
+                on_step()
+        self.buffer.add_episode(finish_episode(records))
+        self.episodes += 1
+        winner = int(info.get("winner", 0))
+        self.recent_outcomes = (self.recent_outcomes + [winner])[-50:]
+        return {"return": total, "length": len(records["obs"]) - 1, "winner": winner}
+
+    # --- learning -------------------------------------------------------------------------------
+    def _train_if_due(self) -> None:
+        c = self.config
+        self.update_credit += c.updates_per_env_step
+        while self.update_credit >= 1.0:
+            self.update_credit -= 1.0
+            batch = self.buffer.sample(c.batch_size, c.batch_length)
+            metrics = self.agent.train_step(batch)
+            for name, value in metrics.items():
+                self._pending[name] = self._pending.get(name, 0.0) + value.detach().float()
+            self._pending_count += 1
+            if self._pending_count >= c.log_every_updates:
+                self.flush_metrics()
+
+    def flush_metrics(self) -> dict[str, float]:
+        """Read the accumulated metrics (one host sync), check them, write TensorBoard, run the diagnostics."""
+        if not self._pending_count:
+            return {}
+        ok, bad = all_finite(self._pending)
+        if not ok:
+            raise TrainingDiverged(
+                f"non-finite loss at update {self.agent.updates}: {', '.join(bad)}; training stopped. "
+                f"The last good checkpoint is {self.run_dir / CHECKPOINT_NAME}")
+        names = list(self._pending)
+        values = torch.stack([self._pending[n].reshape(()) for n in names]).cpu().tolist()
+        means = {n: v / self._pending_count for n, v in zip(names, values)}
+        self._pending, self._pending_count = {}, 0
+        writer = self._tensorboard()
+        for name, value in means.items():
+            writer.add_scalar(name, value, self.env_steps)
+        writer.add_scalar("train/updates", self.agent.updates, self.env_steps)
+        self._diagnose(means)
+        self.last_metrics = means
+        return means
+
+    def _diagnose(self, m: dict[str, float]) -> None:
+        """The guide's warning signs (ch. 8 and 14), each printed once."""
+        c = self.config
+        if m["behavior/entropy_mean"] < 0:
+            self._warn_once("entropy", f"policy entropy is negative ({m['behavior/entropy_mean']:.2f}): the entropy "
+                            "bonus now pushes towards a deterministic policy; check log_std_min (guide ch. 6, 14)")
+        self.floor_streak = self.floor_streak + 1 if m["diagnostics/return_range_at_floor"] >= 1.0 else 0
+        if self.floor_streak >= 100:
+            self._warn_once("floor", f"return range S has been at its floor ({c.return_norm_floor}) for "
+                            f"{self.floor_streak} log intervals: no reward signal reaches the critic; check "
+                            "world/reward_loss, DreamSmooth and the rewards (guide ch. 9, 14)")
+        if self.first_entropy is None:
+            self.first_entropy = m["behavior/entropy_mean"]
+        elif (self.env_steps >= ENTROPY_CHECK_STEPS
+              and m["behavior/entropy_mean"] >= self.first_entropy - 0.05 * abs(self.first_entropy)):
+            self._warn_once("entropy_flat", f"entropy has not fallen after {self.env_steps} env steps "
+                            f"({m['behavior/entropy_mean']:.2f} vs {self.first_entropy:.2f} at the start): the world "
+                            "model may not be learning; check world/recon_loss and world/kl_loss (guide ch. 14)")
+
+    # --- evaluation -----------------------------------------------------------------------------
+    def evaluate(self) -> dict:
+        c = self.config
+        outcome = play_games(self.agent, c.eval_games, seed=EVAL_SEED, env=self.eval_env)
+        row = {"env_steps": self.env_steps, "updates": self.agent.updates, "episodes": self.episodes,
+               "wall_seconds": round(self.wall_seconds(), 1), "opponent": str(c.opponent), "mode": c.mode,
+               "games": outcome.games, "win_rate": outcome.win_rate, "draw_rate": outcome.draw_rate,
+               "loss_rate": outcome.loss_rate, "mean_return": outcome.mean_return}
+        path = self.run_dir / "eval.csv"
+        new = not path.exists()
+        with path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+        tb = self._tensorboard()
+        for key in ("win_rate", "draw_rate", "loss_rate", "mean_return"):
+            tb.add_scalar(f"eval/{key}", row[key], self.env_steps)
+        self.last_eval = row
+        self.log(f"eval at {self.env_steps} env steps ({self.agent.updates} updates): {outcome.summary()}")
+        return row
+
+    def wall_seconds(self) -> float:
+        return self.wall_before + time.perf_counter() - self.start_time
+
+    # --- checkpoints ----------------------------------------------------------------------------
+    def save_checkpoint(self) -> Path:
+        self.flush_metrics()  # never save parameters whose losses were not checked
+        self.buffer.save(str(self.run_dir / REPLAY_NAME))
+        state = {
+            "format": FORMAT_VERSION,
+            "config": self.config.to_dict(),
+            "agent": self.agent.checkpoint_state(),
+            "counters": {"env_steps": self.env_steps, "episodes": self.episodes,
+                         "update_credit": self.update_credit, "next_eval": self.next_eval,
+                         "wall_seconds": self.wall_seconds(), "buffer_episodes": self.buffer.total_episodes_added},
+            "rng": {"torch": torch.get_rng_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                    "python": json.dumps(random.getstate()),
+                    "numpy_global": json.dumps(_np_global_state()),
+                    "trainer": json.dumps(self.rng.bit_generator.state)},
+            "warned": sorted(self.warned),
+        }
+        path = self.run_dir / CHECKPOINT_NAME
+        atomic_torch_save(state, path)
+        self.last_checkpoint_time = time.perf_counter()
+        return path
+
+    def _restore(self, data: dict) -> None:
+        replay_path = self.run_dir / REPLAY_NAME
+        try:
+            self.buffer = ReplayBuffer.load(str(replay_path), reward_smoother=self._reward_smoother())
+        except (FileNotFoundError, ValueError) as err:
+            raise CheckpointError(f"{replay_path}: cannot restore the replay buffer ({err})") from None
+        counters = data["counters"]
+        if self.buffer.total_episodes_added != counters["buffer_episodes"]:
+            raise CheckpointError(f"{replay_path}: holds {self.buffer.total_episodes_added} episodes but "
+                                  f"{CHECKPOINT_NAME} expects {counters['buffer_episodes']} (files from different saves)")
+        self.agent.load_checkpoint_state(data["agent"])
+        self.env_steps = int(counters["env_steps"])
+        self.episodes = int(counters["episodes"])
+        self.update_credit = float(counters["update_credit"])
+        self.next_eval = int(counters["next_eval"])
+        self._wall_restored = float(counters["wall_seconds"])
+        rng = data["rng"]
+        torch.set_rng_state(rng["torch"])
+        if rng["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
+        random.setstate(_to_tuple(json.loads(rng["python"])))
+        _set_np_global_state(json.loads(rng["numpy_global"]))
+        self.rng.bit_generator.state = json.loads(rng["trainer"])
+        self.warned = set(data.get("warned", []))
+        self.resumed_from = self.env_steps
+
+    # --- the loop ---------------------------------------------------------------------------------
+    def train(self) -> dict | None:
+        c = self.config
+        self.start_time = time.perf_counter()
+        self.wall_before = getattr(self, "_wall_restored", 0.0)
+        self.last_checkpoint_time = time.perf_counter()
+        self.log(f"dreamer_edu: {self.agent.num_parameters() / 1e6:.2f}M parameters on {self.device}; "
+                 f"replay ratio {c.replay_ratio:g} replayed steps per env step = "
+                 f"{c.updates_per_env_step:.4f} updates per env step "
+                 f"(one update every {1 / c.updates_per_env_step:.1f} env steps, batch {c.batch_size}x{c.batch_length})")
+        if self.resumed_from is not None:
+            self.log(f"resumed from {self.run_dir / CHECKPOINT_NAME} at env step {self.env_steps} "
+                     f"({self.episodes} games, {self.agent.updates} updates, buffer {len(self.buffer)} steps)")
+
+        bar = tqdm(total=c.total_env_steps, initial=min(self.env_steps, c.total_env_steps), unit="step",
+                   desc="train", disable=not self.progress, dynamic_ncols=True)
+        while self.episodes < c.warmup_episodes and self.env_steps < c.total_env_steps:
+            before = self.env_steps
+            self.run_episode(random_policy=True)
+            bar.update(self.env_steps - before)
+            bar.set_postfix_str(f"warmup {self.episodes}/{c.warmup_episodes} games")
+
+        while self.env_steps < c.total_env_steps:
+            before = self.env_steps
+            self.run_episode(on_step=self._train_if_due)
+            bar.update(self.env_steps - before)
+            if self.env_steps >= self.next_eval:
+                self.next_eval += c.eval_every_steps
+                self.evaluate()
+            recent = np.asarray(self.recent_outcomes)
+            postfix = f"train win {np.mean(recent == 1):.0%} (last {len(recent)})"
+            if self.last_eval is not None:
+                postfix += f" | eval win {self.last_eval['win_rate']:.0%}"
+            bar.set_postfix_str(postfix + f" | {self.agent.updates} upd")
+            if time.perf_counter() - self.last_checkpoint_time >= 60 * c.checkpoint_minutes:
+                self.save_checkpoint()
+        bar.close()
+        if self.last_eval is None or self.last_eval["env_steps"] != self.env_steps:
+            self.evaluate()
+        path = self.save_checkpoint()
+        self.log(f"saved {path} after {self.env_steps} env steps, {self.agent.updates} updates, "
+                 f"{self.wall_seconds() / 60:.1f} min")
+        if self.writer is not None:
+            self.writer.flush()
+        return self.last_eval
+
+
+def _np_global_state() -> list:
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return [name, keys.tolist(), int(pos), int(has_gauss), float(cached)]
+
+
+def _set_np_global_state(state: list) -> None:
+    name, keys, pos, has_gauss, cached = state
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+
+
+def _to_tuple(x):
+    return tuple(_to_tuple(v) for v in x) if isinstance(x, list) else x

@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+import torch
+
+from dreamer_edu.agent import Dreamer, all_finite, resolve_device
+from dreamer_edu.config import Config
+
+
+def synthetic_batch(B=4, T=8, seed=0):
+    rng = np.random.default_rng(seed)
+    is_first = np.zeros((B, T), bool)
+    is_first[:, 0] = True
+    is_last = np.zeros((B, T), bool)
+    is_last[:, -1] = True
+    return {"obs": rng.normal(size=(B, T, 18)).astype(np.float32),
+            "action": rng.uniform(-1, 1, size=(B, T, 4)).astype(np.float32),
+            "reward": rng.normal(size=(B, T)).astype(np.float32),
+            "reward_raw": rng.normal(size=(B, T)).astype(np.float32),
+            "is_first": is_first, "is_last": is_last, "is_terminal": is_last.copy()}
+
+
+def test_train_step_updates_every_network_and_returns_device_metrics():
+    agent = Dreamer(Config.quick())
+    before = {name: p.detach().clone() for name, p in agent.named_parameters()}
+    metrics = agent.train_step(synthetic_batch())
+    assert agent.updates == 1
+    assert all(isinstance(v, torch.Tensor) and v.ndim == 0 for v in metrics.values())
+    for name in ("world/recon_loss", "world/kl_loss", "behavior/entropy_mean", "diagnostics/return_range_S",
+                 "actor/min_std", "behavior/actor_loss", "behavior/critic_loss"):
+        assert name in metrics
+    changed = {n.split(".")[0] for n, p in agent.named_parameters() if not torch.equal(p, before[n])}
+    assert {"world_model", "actor", "critic", "slow_critic"} <= changed
+    ok, bad = all_finite(metrics)
+    assert ok and not bad
+
+
+def test_world_model_loss_falls_on_a_fixed_batch():
+    torch.manual_seed(0)
+    agent = Dreamer(Config.quick(lr_world=3e-3))
+    batch = agent.batch_to_torch(synthetic_batch())
+    first = agent.train_step(batch)["world/recon_loss"].item()
+    for _ in range(50):
+        last = agent.train_step(batch)["world/recon_loss"].item()
+    assert last < 0.6 * first
+
+
+def test_policy_single_and_batched_observations():
+    agent = Dreamer(Config.quick())
+    action, state = agent.policy(np.zeros(18, np.float32))
+    assert action.shape == (4,) and np.all(np.abs(action) <= 1)
+    actions, state = agent.policy(np.zeros((3, 18), np.float32))
+    actions2, state = agent.policy(np.ones((3, 18), np.float32), state, explore=False)
+    assert actions.shape == actions2.shape == (3, 4)
+    # the latent z is always sampled; with the same random stream the agent repeats itself exactly
+    torch.manual_seed(123)
+    a1, _ = agent.policy(np.ones((3, 18)), state, explore=False)
+    torch.manual_seed(123)
+    a2, _ = agent.policy(np.ones((3, 18)), state, explore=False)
+    assert np.array_equal(a1, a2)
+
+
+@pytest.mark.parametrize("obs, fragment", [(np.zeros(17), "18"), (np.full(18, np.nan), "NaN")])
+def test_policy_rejects_bad_observations(obs, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        Dreamer(Config.quick()).policy(obs)
+
+
+def test_batch_validation():
+    agent = Dreamer(Config.quick())
+    batch = synthetic_batch()
+    del batch["reward_raw"]
+    with pytest.raises(ValueError, match="reward_raw"):
+        agent.train_step(batch)
+    batch = synthetic_batch()
+    batch["obs"] = batch["obs"][..., :10]
+    with pytest.raises(ValueError, match="obs"):
+        agent.train_step(batch)
+
+
+def test_all_finite_names_the_bad_term():
+    ok, bad = all_finite({"world/kl_loss": torch.tensor(float("nan")), "world/recon_loss": torch.tensor(1.0)})
+    assert not ok and bad == ["world/kl_loss"]
+
+
+def test_device_resolution():
+    assert resolve_device("cpu").type == "cpu"
+    with pytest.raises(ValueError, match="valid"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        assert resolve_device("auto").type == "cpu"
+        with pytest.raises(RuntimeError, match="no CUDA"):
+            resolve_device("cuda")
+
+
+@pytest.mark.cuda
+def test_train_step_on_cuda_with_bf16_autocast():
+    agent = Dreamer(Config.quick(amp=True), device="cuda")
+    metrics = agent.train_step(synthetic_batch())
+    assert all(v.device.type == "cuda" for v in metrics.values())
+    assert all_finite(metrics)[0]

@@ -1,0 +1,82 @@
+import math
+import warnings
+
+import pytest
+
+from dreamer_edu.config import Config, ConfigWarning, ZERO_ENTROPY_LOG_STD
+
+
+def test_defaults_are_the_guides():
+    c = Config()
+    assert (c.entropy_scale, c.discount, c.lambda_) == (3e-4, 0.997, 0.95)
+    assert (c.lr_world, c.lr_actor, c.lr_critic) == (3e-4, 1e-4, 1e-4)
+    assert (c.deter_size, c.latent_length, c.latent_classes, c.unimix) == (256, 16, 16, 0.01)
+    assert (c.horizon, c.batch_size, c.batch_length) == (15, 32, 32)
+    assert (c.warmup_episodes, c.buffer_capacity, c.free_nats, c.slow_critic_decay) == (100, 250_000, 1.0, 0.98)
+    assert (c.log_std_min, c.log_std_max, c.grad_clip) == (-0.5, 2.0, 100.0)
+    assert c.use_dreamsmooth and c.dreamsmooth_alpha == 0.5
+    assert c.feature_size == 512
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c.validate()  # the defaults raise no warning
+
+
+def test_replay_ratio_both_readings():
+    c = Config()
+    assert c.updates_per_env_step == pytest.approx(32 / 1024)
+
+
+def test_zero_entropy_log_std():
+    assert ZERO_ENTROPY_LOG_STD == pytest.approx(-0.5 * math.log(2 * math.pi * math.e))
+    assert math.exp(ZERO_ENTROPY_LOG_STD) == pytest.approx(0.242, abs=1e-3)
+
+
+@pytest.mark.parametrize("changes, fragment", [
+    (dict(discount=1.5), "discount"),
+    (dict(lambda_=-0.1), "lambda_"),
+    (dict(log_std_min=2.0, log_std_max=1.0), "log_std_min"),
+    (dict(batch_size=0), "batch_size"),
+    (dict(unimix=1.0), "unimix"),
+    (dict(lr_world=float("nan")), "lr_world"),
+    (dict(actor_dist="gauss"), "tanh_normal"),
+    (dict(mode="HARD"), "NORMAL"),
+    (dict(buffer_capacity=8, batch_length=16), "buffer_capacity"),
+])
+def test_validate_refuses_impossible_values(changes, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        Config().replace(**changes).validate()
+
+
+@pytest.mark.parametrize("changes, fragment", [
+    (dict(lr_actor=5e-4), "lr_actor"),
+    (dict(log_std_min=-2.0), "negative"),
+    (dict(replay_ratio=4.0), "replay_ratio"),
+])
+def test_validate_warns_for_the_guides_pitfalls(changes, fragment):
+    with pytest.warns(ConfigWarning, match=fragment):
+        Config().replace(**changes).validate()
+
+
+def test_log_std_floor_just_above_zero_entropy_does_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Config(log_std_min=-1.4).validate()
+
+
+def test_overrides_convert_types_and_reject_unknown_keys():
+    c = Config().with_overrides(["horizon=10", "lr_actor=5e-5", "use_aux_heads=false", "mode=TRAIN_SHOOTING"])
+    assert c.horizon == 10 and isinstance(c.horizon, int)
+    assert c.lr_actor == 5e-5 and c.use_aux_heads is False and c.mode == "TRAIN_SHOOTING"
+    with pytest.raises(ValueError, match="unknown config key"):
+        Config().with_overrides(["horizn=3"])
+    with pytest.raises(ValueError, match="key=value"):
+        Config().with_overrides(["horizon"])
+    with pytest.raises(ValueError, match="integer"):
+        Config().with_overrides(["horizon=2.5"])
+
+
+def test_dict_round_trip_and_quick_is_valid():
+    c = Config.quick()
+    assert Config.from_dict(c.to_dict()) == c
+    c.validate()
+    assert c.hidden_size < Config().hidden_size
