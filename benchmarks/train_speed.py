@@ -1,0 +1,161 @@
+"""How fast does dreamer_edu train?  Prints a table (and writes it to a CSV).
+
+* updates/s: ``Dreamer.train_step`` on replay batches, at the default config and at ``Config.quick()``;
+* a breakdown of one update: world-model loss, imagination, actor+critic losses, backward+optimiser steps;
+* env steps/s while acting: the agent's recurrent policy (one posterior step + actor) plus the hockey env;
+* peak host memory (RSS) and, on a GPU, ``torch.cuda.max_memory_allocated``.
+
+Usage: ``python benchmarks/train_speed.py [--device auto] [--updates 10] [--threads N] [--csv PATH]``
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dreamer_edu.actor_critic import behaviour_losses, imagine
+from dreamer_edu.agent import Dreamer, resolve_device
+from dreamer_edu.config import Config
+from dreamer_edu.envs import make_env
+from dreamer_edu.replay import ReplayBuffer
+from dreamer_edu.trainer import finish_episode, new_episode
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def fill_buffer(config: Config, games: int, seed: int = 0) -> ReplayBuffer:
+    """Random games against the weak opponent: realistic batches for the update benchmark."""
+    env = make_env(opponent="weak")
+    rng = np.random.default_rng(seed)
+    buffer = ReplayBuffer(max(config.buffer_capacity // 10, 20_000), 18, 4, seed=seed)
+    for g in range(games):
+        obs, _ = env.reset(seed=g)
+        rec, done = new_episode(obs), False
+        while not done:
+            action = rng.uniform(-1, 1, 4).astype(np.float32)
+            obs, reward, term, trunc, _ = env.step(action)
+            done = term or trunc
+            for k, v in (("obs", obs), ("action", action), ("reward", reward), ("is_first", False),
+                         ("is_last", done), ("is_terminal", term)):
+                rec[k].append(v)
+        buffer.add_episode(finish_episode(rec))
+    return buffer
+
+
+def time_updates(agent: Dreamer, buffer: ReplayBuffer, updates: int, device) -> float:
+    c = agent.config
+    agent.train_step(buffer.sample(c.batch_size, c.batch_length))  # warm-up (allocator, kernels)
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(updates):
+        agent.train_step(buffer.sample(c.batch_size, c.batch_length))
+    sync(device)
+    return updates / (time.perf_counter() - start)
+
+
+def breakdown(agent: Dreamer, buffer: ReplayBuffer, device, repeats: int = 3) -> dict[str, float]:
+    """Milliseconds per phase of one update (forward passes timed separately, then the whole step)."""
+    c = agent.config
+    batch = agent.batch_to_torch(buffer.sample(c.batch_size, c.batch_length))
+    times = {"world model loss (fwd)": [], "imagination (15 steps)": [], "behaviour losses (fwd)": [],
+             "full train_step": []}
+    for _ in range(repeats):
+        sync(device); t0 = time.perf_counter()
+        _, states, _ = agent.world_model.loss(batch)
+        sync(device); t1 = time.perf_counter()
+        start = states.detach().flatten_batch()
+        imagine(agent.world_model.rssm, agent.actor, start, c.horizon)
+        sync(device); t2 = time.perf_counter()
+        behaviour_losses(agent.world_model, agent.actor, agent.critic, agent.slow_critic, agent.moments, start,
+                         torch.ones(start.deter.shape[0], device=device), c)
+        sync(device); t3 = time.perf_counter()
+        agent.train_step(batch)
+        sync(device); t4 = time.perf_counter()
+        for key, dt in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            times[key].append(dt * 1000)
+    return {k: float(np.median(v)) for k, v in times.items()}
+
+
+def acting_speed(agent: Dreamer, steps: int) -> float:
+    env = make_env(opponent="weak")
+    obs, _ = env.reset(seed=0)
+    state = None
+    start = time.perf_counter()
+    for _ in range(steps):
+        action, state = agent.policy(obs, state)
+        obs, _, term, trunc, _ = env.step(action)
+        if term or trunc:
+            obs, _ = env.reset()
+            state = None
+    return steps / (time.perf_counter() - start)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--updates", type=int, default=5, help="timed updates at the default config")
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--act-steps", type=int, default=500)
+    parser.add_argument("--csv", default="benchmarks/results/train_speed.csv")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    print(f"torch {torch.__version__}, device {device}"
+          + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else f" ({platform.processor() or platform.machine()})")
+          + f", {torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs")
+
+    buffer = fill_buffer(Config(), games=30)
+    rows = []
+    for name, config, updates in (("default", Config(), args.updates), ("quick", Config.quick(), args.updates * 10)):
+        torch.manual_seed(0)
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        agent = Dreamer(config, device=device)
+        ups = time_updates(agent, buffer, updates, device)
+        sps = acting_speed(agent, args.act_steps)
+        row = {"config": name, "params_M": round(agent.num_parameters() / 1e6, 2),
+               "batch": f"{config.batch_size}x{config.batch_length}", "updates_per_s": round(ups, 3),
+               "replayed_steps_per_s": round(ups * config.batch_size * config.batch_length),
+               "acting_env_steps_per_s": round(sps), "updates_per_env_step": config.updates_per_env_step,
+               "train_env_steps_per_s": round(1 / (1 / sps + config.updates_per_env_step / ups), 1),
+               "peak_rss_MB": round(peak_rss_mb()),
+               "cuda_peak_MB": round(torch.cuda.max_memory_allocated() / 2**20) if device.type == "cuda" else ""}
+        rows.append(row)
+        if name == "default":
+            phases = breakdown(agent, buffer, device)
+
+    keys = list(rows[0])
+    widths = [max(len(k), *(len(str(r[k])) for r in rows)) for k in keys]
+    print("  ".join(k.rjust(w) for k, w in zip(keys, widths)))
+    for r in rows:
+        print("  ".join(str(r[k]).rjust(w) for k, w in zip(keys, widths)))
+    print("\none update at the default config (median ms):")
+    for k, v in phases.items():
+        print(f"  {k:28s} {v:9.1f}")
+    print("train_env_steps_per_s = env steps/s of the whole loop (acting + the updates the replay ratio asks for)")
+    path = Path(args.csv)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
