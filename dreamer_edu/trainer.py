@@ -222,7 +222,10 @@ class Trainer:
     # --- evaluation -----------------------------------------------------------------------------
     def evaluate(self) -> dict:
         c = self.config
-        outcome = play_games(self.agent, c.eval_games, seed=EVAL_SEED, env=self.eval_env)
+        # evaluation must not shift the training run's random stream (a resumed run stays identical)
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            outcome = play_games(self.agent, c.eval_games, seed=EVAL_SEED, env=self.eval_env)
         row = {"env_steps": self.env_steps, "updates": self.agent.updates, "episodes": self.episodes,
                "wall_seconds": round(self.wall_seconds(), 1), "opponent": str(c.opponent), "mode": c.mode,
                "games": outcome.games, "win_rate": outcome.win_rate, "draw_rate": outcome.draw_rate,

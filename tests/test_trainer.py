@@ -1,0 +1,126 @@
+import csv
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from dreamer_edu.checkpoint import CheckpointError, read_checkpoint
+from dreamer_edu.config import Config
+from dreamer_edu.trainer import Trainer, TrainingDiverged
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tiny_config(**changes):
+    base = dict(mode="TRAIN_SHOOTING", opponent="none", warmup_episodes=2, total_env_steps=400,
+                eval_every_steps=300, eval_games=2, log_every_updates=5, deter_size=32, hidden_size=32,
+                latent_length=4, latent_classes=4, batch_size=4, batch_length=8, horizon=5, replay_ratio=64.0,
+                buffer_capacity=5_000)
+    base.update(changes)
+    return Config.quick(**base)
+
+
+def test_a_short_run_writes_checkpoint_buffer_eval_and_tensorboard(tmp_path):
+    trainer = Trainer(tiny_config(), tmp_path / "run", progress=False)
+    trainer.train()
+    run = tmp_path / "run"
+    for name in ("checkpoint.pt", "replay.npz", "eval.csv", "config.json"):
+        assert (run / name).exists(), name
+    assert any((run / "tb").iterdir())
+    rows = list(csv.DictReader((run / "eval.csv").open()))
+    assert len(rows) >= 2 and all(0 <= float(r["win_rate"]) <= 1 for r in rows)
+    data = read_checkpoint(run / "checkpoint.pt")
+    assert data["counters"]["env_steps"] == trainer.env_steps >= 400
+    # one update per 2 env steps after warmup: 400 steps -> well over 50 updates
+    assert trainer.agent.updates >= 50
+    assert math.isfinite(trainer.last_metrics["world/recon_loss"])
+
+
+def test_resumed_run_is_identical_to_an_uninterrupted_one(tmp_path):
+    straight = Trainer(tiny_config(total_env_steps=500), tmp_path / "a", progress=False)
+    straight.train()
+    first = Trainer(tiny_config(total_env_steps=250), tmp_path / "b", progress=False)
+    first.train()
+    resumed = Trainer(Config(), tmp_path / "b", resume=True, progress=False, total_env_steps=500)
+    assert resumed.resumed_from == first.env_steps and resumed.buffer.total_episodes_added == first.episodes
+    resumed.train()
+    assert resumed.env_steps == straight.env_steps and resumed.agent.updates == straight.agent.updates
+    for (name, p), q in zip(straight.agent.state_dict().items(), resumed.agent.state_dict().values()):
+        assert torch.equal(p, q), name
+
+
+def test_non_finite_loss_stops_training_naming_the_term(tmp_path, monkeypatch):
+    trainer = Trainer(tiny_config(), tmp_path / "run", progress=False)
+
+    def broken_step(batch):
+        return {"world/kl_loss": torch.tensor(float("nan")), "world/recon_loss": torch.tensor(1.0)}
+
+    monkeypatch.setattr(trainer.agent, "train_step", broken_step)
+    with pytest.raises(TrainingDiverged, match="world/kl_loss") as err:
+        trainer.train()
+    assert "checkpoint.pt" in str(err.value) and "recon" not in str(err.value)
+
+
+def test_resume_without_checkpoint_names_the_file(tmp_path):
+    with pytest.raises(CheckpointError, match="checkpoint.pt"):
+        Trainer(Config(), tmp_path / "nothing", resume=True)
+
+
+def test_corrupt_checkpoint_names_the_file(tmp_path):
+    bad = tmp_path / "checkpoint.pt"
+    bad.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="checkpoint.pt: cannot read"):
+        read_checkpoint(bad)
+    torch.save({"something": 1}, bad)
+    with pytest.raises(CheckpointError, match="not a dreamer_edu checkpoint"):
+        read_checkpoint(bad)
+
+
+def _counters(run_dir: Path) -> dict | None:
+    try:
+        return read_checkpoint(run_dir / "checkpoint.pt")["counters"]
+    except CheckpointError:
+        return None
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_resume_continues_from_the_last_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "dreamer_edu", "train", "--quick", "--mode", "TRAIN_SHOOTING", "--opponent", "none",
+           "--run-dir", str(run), "--steps", "1000000", "--no-progress", "--threads", "1", "--config-override",
+           "checkpoint_minutes=0.002", "warmup_episodes=3", "eval_every_steps=1000000", "deter_size=32",
+           "hidden_size=32", "batch_size=4", "batch_length=8", "horizon=5"]
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 120
+    try:
+        while time.time() < deadline:
+            counters = _counters(run)
+            if counters and counters["episodes"] >= 8:
+                break
+            if proc.poll() is not None:
+                pytest.fail(f"training exited early: {proc.stdout.read().decode()[-2000:]}")
+            time.sleep(0.2)
+        else:
+            pytest.fail("no checkpoint after 120 s")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    saved = _counters(run)
+    assert saved is not None
+    target = saved["env_steps"] + 300
+    resume = subprocess.run([sys.executable, "-m", "dreamer_edu", "train", "--resume", "--run-dir", str(run),
+                             "--steps", str(target), "--no-progress"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert resume.returncode == 0, resume.stderr[-2000:]
+    assert f"at env step {saved['env_steps']}" in resume.stdout
+    assert f"{saved['buffer_episodes']} games" in resume.stdout or f"({saved['episodes']} games" in resume.stdout
+    final = _counters(run)
+    assert final["env_steps"] >= target
+    assert final["buffer_episodes"] > saved["buffer_episodes"]
