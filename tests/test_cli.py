@@ -1,0 +1,72 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args, cwd=None, timeout=300):
+    env = dict(os.environ, PYTHONPATH=str(REPO), SDL_VIDEODRIVER="dummy")
+    return subprocess.run([sys.executable, "-m", "dreamer_edu", *args], cwd=cwd or REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "play"])
+def test_help_for_every_command(command):
+    result = run_cli(command, "--help")
+    assert result.returncode == 0 and "usage" in result.stdout
+
+
+def test_evaluate_missing_checkpoint_is_one_clear_line(tmp_path):
+    result = run_cli("evaluate", "--checkpoint", str(tmp_path / "nope"))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "nope" in lines[0] and "no such checkpoint" in lines[0]
+
+
+def test_evaluate_corrupt_checkpoint_names_the_file(tmp_path):
+    (tmp_path / "checkpoint.pt").write_bytes(b"\x00garbage")
+    result = run_cli("evaluate", "--checkpoint", str(tmp_path))
+    assert result.returncode == 2 and "checkpoint.pt" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_config_override_is_refused(tmp_path):
+    result = run_cli("train", "--quick", "--run-dir", str(tmp_path / "r"), "--config-override", "discount=2")
+    assert result.returncode == 2 and "discount" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_guide_pitfall_override_prints_a_warning(tmp_path):
+    result = run_cli("train", "--quick", "--run-dir", str(tmp_path / "r"), "--steps", "1", "--no-progress",
+                     "--config-override", "lr_actor=1e-2", "warmup_episodes=1")
+    assert result.returncode == 0, result.stderr[-1500:]
+    assert "config warning" in result.stderr and "lr_actor" in result.stderr
+
+
+def test_play_random_policy_writes_a_gif(tmp_path):
+    gif = tmp_path / "demo.gif"
+    result = run_cli("play", "--opponent", "weak", "--episodes", "2", "--mode", "TRAIN_SHOOTING", "--gif", str(gif))
+    assert result.returncode == 0, result.stderr[-1500:]
+    assert "win" in result.stdout and gif.exists() and gif.stat().st_size > 1000
+
+
+def test_train_evaluate_play_end_to_end(tmp_path):
+    run = tmp_path / "run"
+    overrides = ["warmup_episodes=2", "eval_every_steps=10000", "eval_games=2", "deter_size=32", "hidden_size=32",
+                 "batch_size=4", "batch_length=8", "horizon=5"]
+    result = run_cli("train", "--quick", "--mode", "TRAIN_SHOOTING", "--opponent", "none", "--steps", "300",
+                     "--run-dir", str(run), "--no-progress", "--config-override", *overrides)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "updates per env step" in result.stdout and (run / "checkpoint.pt").exists()
+    again = run_cli("train", "--quick", "--run-dir", str(run), "--steps", "300")
+    assert again.returncode == 2 and "--resume" in again.stderr
+    ev = run_cli("evaluate", "--checkpoint", str(run), "--opponent", "strong", "--games", "3", "--mode", "NORMAL")
+    assert ev.returncode == 0, ev.stderr[-2000:]
+    assert "3 games" in ev.stdout and "Wilson" in ev.stdout
+    gif = tmp_path / "game.gif"
+    play = run_cli("play", "--checkpoint", str(run / "checkpoint.pt"), "--episodes", "1", "--mode", "TRAIN_SHOOTING",
+                   "--opponent", "none", "--gif", str(gif))
+    assert play.returncode == 0, play.stderr[-2000:]
+    assert gif.exists()
