@@ -25,7 +25,7 @@ def _train(args) -> int:
     else:
         base = Config.quick() if args.quick else Config()
         config = base.replace(mode=args.mode, opponent=args.opponent, seed=args.seed, device=args.device,
-                              use_dreamsmooth=not args.no_dreamsmooth)
+                              use_dreamsmooth=not args.no_dreamsmooth, backend=args.backend)
         if args.threads is not None:
             config = config.replace(threads=args.threads)
         config = config.with_overrides(args.config_override)
@@ -54,7 +54,7 @@ def _evaluate(args) -> int:
     print(f"{args.checkpoint}: trained {counters.get('env_steps', '?')} env steps vs {config.opponent} "
           f"({config.mode}); evaluating vs {args.opponent} in {mode}")
     outcome = play_games(agent, args.games, opponent=args.opponent, mode=mode, seed=args.seed,
-                         explore=args.explore)
+                         explore=args.explore, backend=args.backend)
     print(outcome.summary())
     return 0
 
@@ -66,10 +66,12 @@ def _play(args) -> int:
     if args.checkpoint:
         agent, _, _ = load_agent(args.checkpoint)
     who = "the trained agent" if agent is not None else "a random policy"
-    outcome = play_games(agent, args.episodes, opponent=args.opponent, mode=args.mode, seed=args.seed)
+    outcome = play_games(agent, args.episodes, opponent=args.opponent, mode=args.mode, seed=args.seed,
+                         backend=args.backend)
     print(f"{who} vs {args.opponent} ({args.mode}): {outcome.summary()}")
     if args.gif:
-        info = record_game(agent, args.gif, opponent=args.opponent, mode=args.mode, seed=args.seed)
+        info = record_game(agent, args.gif, opponent=args.opponent, mode=args.mode, seed=args.seed,
+                           backend=args.backend)
         result = {1: "win", 0: "draw", -1: "loss"}[int(info.get("winner", 0))]
         print(f"recorded one game ({result}) to {args.gif}")
     return 0
@@ -97,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quick", action="store_true", help="a small config that finishes in minutes on a CPU")
     t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     t.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
+    t.add_argument("--backend", default="builtin", choices=("builtin", "official", "auto"),
+                   help="the built-in game, or the course's official hockey package when installed")
     t.set_defaults(func=_train)
 
     e = sub.add_parser("evaluate", help="win/draw/loss rates of a trained agent")
@@ -107,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
     e.add_argument("--explore", action="store_true", help="sample actions instead of the policy's mode")
+    e.add_argument("--backend", default="builtin", choices=("builtin", "official", "auto"),
+                   help="the built-in game, or the course's official hockey package when installed")
     e.set_defaults(func=_evaluate)
 
     p = sub.add_parser("play", help="play games (random or a checkpoint) and optionally record a GIF")
@@ -116,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--gif", default=None, help="save one recorded game to this GIF file")
+    p.add_argument("--backend", default="builtin", choices=("builtin", "official", "auto"),
+                   help="the built-in game, or the course's official hockey package when installed")
     p.set_defaults(func=_play)
     return parser
 
@@ -127,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CheckpointError, ValueError) as err:
+    except (CheckpointError, ValueError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except TrainingDiverged as err:

@@ -27,6 +27,7 @@ ACTOR_DISTS = ("tanh_normal", "bounded_normal")
 CRITIC_BOOTSTRAPS = ("slow", "online")
 DREAMSMOOTH_METHODS = ("ema", "causal_ema", "gaussian", "uniform")
 DEVICES = ("auto", "cpu", "cuda")
+BACKENDS = ("builtin", "official", "auto")
 MODES = ("NORMAL", "TRAIN_SHOOTING", "TRAIN_DEFENSE")
 
 
@@ -39,6 +40,7 @@ class Config:
     # --- environment ---------------------------------------------------------------------------
     mode: str = "NORMAL"                 # NORMAL | TRAIN_SHOOTING | TRAIN_DEFENSE
     opponent: str = "weak"               # weak | strong | none
+    backend: str = "builtin"             # builtin | official (the course package) | auto
     seed: int = 42
 
     # --- world model: RSSM (ch. 3-4, 13) -------------------------------------------------------
@@ -173,6 +175,7 @@ class Config:
         self._check_choice("dreamsmooth_method", DREAMSMOOTH_METHODS)
         self._check_choice("device", DEVICES)
         self._check_choice("mode", MODES)
+        self._check_choice("backend", BACKENDS)
         if self.threads < 0:
             raise ValueError(f"Config.threads must be >= 0 (0 = torch's default), got {self.threads}")
 

@@ -65,11 +65,11 @@ class Outcome:
 
 
 def play_games(agent: Dreamer | None, games: int, opponent="weak", mode: str = "NORMAL", seed: int = 0,
-               explore: bool = False, env=None) -> Outcome:
+               explore: bool = False, env=None, backend: str = "builtin") -> Outcome:
     """Play ``games`` games; ``agent=None`` plays uniformly random actions.  Seeds ``seed, seed+1, ...``."""
     if games < 1:
         raise ValueError(f"games must be >= 1, got {games}")
-    env = env if env is not None else make_env(mode=mode, opponent=opponent)
+    env = env if env is not None else make_env(mode=mode, opponent=opponent, backend=backend)
     rng = np.random.default_rng(seed)
     wins = draws = losses = 0
     returns, lengths = [], []
@@ -106,11 +106,11 @@ def load_agent(path: str | Path, device: str = "cpu") -> tuple[Dreamer, Config, 
 
 
 def record_game(agent: Dreamer | None, path: str | Path, opponent="weak", mode: str = "NORMAL", seed: int = 0,
-                fps: int = 25) -> dict:
+                fps: int = 25, backend: str = "builtin") -> dict:
     """Play one game with rendering and save it as a GIF.  Returns the final info dict."""
     from .envs import save_gif
 
-    env = make_env(mode=mode, opponent=opponent, render_mode="rgb_array")
+    env = make_env(mode=mode, opponent=opponent, render_mode="rgb_array", backend=backend)
     obs, info = env.reset(seed=seed)
     frames = [env.render()]
     rng = np.random.default_rng(seed)

@@ -84,8 +84,8 @@ class Trainer:
         torch.manual_seed(c.seed)
         self.rng = np.random.default_rng(c.seed)  # random warmup actions and per-game seeds
 
-        self.env = make_env(mode=c.mode, opponent=c.opponent)
-        self.eval_env = make_env(mode=c.mode, opponent=c.opponent)
+        self.env = make_env(mode=c.mode, opponent=c.opponent, backend=c.backend)
+        self.eval_env = make_env(mode=c.mode, opponent=c.opponent, backend=c.backend)
         self.agent = Dreamer(c, OBS_DIM, ACTION_DIM, device=self.device)
         self.buffer = ReplayBuffer(c.buffer_capacity, OBS_DIM, ACTION_DIM, seed=c.seed,
                                    reward_smoother=self._reward_smoother())

@@ -70,3 +70,13 @@ def test_train_evaluate_play_end_to_end(tmp_path):
                    "--opponent", "none", "--gif", str(gif))
     assert play.returncode == 0, play.stderr[-2000:]
     assert gif.exists()
+
+
+def test_official_backend_without_the_package_is_a_clear_error():
+    from dreamer_edu.envs import official_available
+
+    if official_available():
+        pytest.skip("the official hockey package is installed here")
+    result = run_cli("play", "--backend", "official", "--episodes", "1")
+    assert result.returncode == 2 and "pip install git+https://github.com/martius-lab/hockey-env.git" in result.stderr
+    assert "Traceback" not in result.stderr
