@@ -1,0 +1,116 @@
+"""Answer checks for the notebooks' exercises (guide ch. 6-10).
+
+Each ``check_answer_*`` takes the student's answer, prints whether it is right (or "not answered yet" for
+``None``) and returns True, False or None.  The expected values are computed from the package's own code, not
+typed in, so a check cannot drift from the code it is about.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..config import Config
+from ..distributions import HALF_LOG_2PIE, TwoHot, bounded_log_std
+
+NOT_ANSWERED = "not answered yet: replace None with your answer and run this cell again"
+
+
+def _check(answer, expected, tol: float, hint: str, *, relative: bool = False) -> bool | None:
+    """Compare a number (or a tuple of numbers) with the expected one; print the verdict."""
+    if answer is None:
+        print(NOT_ANSWERED)
+        return None
+    try:
+        got = tuple(float(a) for a in answer) if isinstance(answer, (tuple, list)) else (float(answer),)
+    except (TypeError, ValueError):
+        print(f"not quite: expected a number (or numbers), got {answer!r}")
+        return False
+    want = tuple(expected) if isinstance(expected, (tuple, list)) else (expected,)
+    if len(got) != len(want):
+        print(f"not quite: expected {len(want)} number(s), got {len(got)}")
+        return False
+    ok = all(abs(g - w) <= tol * (abs(w) if relative else 1.0) for g, w in zip(got, want))
+    print("correct!" if ok else f"not quite. Hint: {hint}")
+    return ok
+
+
+# ------------------------------------------------------------------------------------ 03: actor entropy bounds
+def check_answer_zero_entropy_log_std(answer) -> bool | None:
+    """The log_std_min at which the smallest possible entropy of the 4-dim action Normal is exactly 0."""
+    return _check(answer, -HALF_LOG_2PIE, 0.01, "entropy per dimension is 0.5*ln(2*pi*e) + log sigma; "
+                  "when is it zero?")
+
+
+def check_answer_guide_sigma_at_zero_output(answer) -> bool | None:
+    """sigma of the guide's actor when the raw log-std output of the network is 0."""
+    c = Config()
+    expected = math.exp(float(bounded_log_std(torch.tensor(0.0), c.log_std_min, c.log_std_max)))
+    return _check(answer, expected, 0.01, "sigmoid(0) = 0.5, so log sigma is halfway between the bounds",
+                  relative=True)
+
+
+def check_answer_saturated_fraction(answer) -> bool | None:
+    """Fraction of actions with |a| > 0.99 for tanh(u), u ~ Normal(0, exp(2))."""
+    z = math.atanh(0.99) / math.exp(2.0)
+    expected = 1.0 - math.erf(z / math.sqrt(2.0))          # P(|u| > atanh 0.99) for a standard Normal
+    return _check(answer, expected, 0.02, "|tanh(u)| > 0.99 exactly when |u| > atanh(0.99) = 2.65")
+
+
+# ------------------------------------------------------------------------------ 04: Moments return normalisation
+def check_answer_updates_to_leave_floor(answer) -> bool | None:
+    """First update after which S > 1 when every batch has P95 - P5 = 10 and the EMAs (decay 0.99) start at 0."""
+    n = 1
+    while 10.0 * (1.0 - 0.99 ** n) <= 1.0:
+        n += 1
+    return _check(answer, n, 0.0, "after n updates the EMA of a constant c is c * (1 - decay^n)")
+
+
+def check_answer_advantage_factor(answer) -> bool | None:
+    """Factor by which normalised advantages change when all rewards are multiplied by 50 (S above the floor)."""
+    return _check(answer, 1.0, 1e-6, "returns, values and S are all multiplied by the same factor")
+
+
+def check_answer_scale_small_returns(answer) -> bool | None:
+    """S when every return lies in [-0.2, 0.2] (floor 1)."""
+    return _check(answer, 1.0, 1e-6, "P95 - P5 can be at most 0.4 here")
+
+
+# ---------------------------------------------------------------------------------------- 05: two-hot symlog
+def check_answer_bins_for_100(answer) -> bool | None:
+    """The two bins (below, above) that receive the two-hot weight of x = 100."""
+    weights = TwoHot().encode(torch.tensor(100.0, dtype=torch.float64))
+    expected = tuple(float(i) for i in torch.nonzero(weights > 0).flatten())
+    return _check(answer, expected, 0.0, "index = (symlog(100) + 20) / spacing; take the floor and the next one")
+
+
+def check_answer_upper_weight_for_100(answer) -> bool | None:
+    """The weight of the upper of those two bins."""
+    weights = TwoHot().encode(torch.tensor(100.0, dtype=torch.float64))
+    expected = float(weights[weights > 0][-1])
+    return _check(answer, expected, 0.01, "the fractional part of (symlog(100) + 20) / spacing")
+
+
+def check_answer_mse_prediction(answer) -> bool | None:
+    """What an MSE head converges to for rewards {0 w.p. 0.99, +10 w.p. 0.01} with uninformative inputs."""
+    return _check(answer, 0.99 * 0.0 + 0.01 * 10.0, 0.005, "mean squared error is minimised by the mean")
+
+
+# ------------------------------------------------------------------------------ 07: critic and lambda-returns
+def check_answer_goal_return(answer) -> bool | None:
+    """R_0 for a single +10 reward at step t = 14, all values 0, continues 1, gamma 0.997, lambda 0.95."""
+    return _check(answer, 10.0 * (0.997 * 0.95) ** 14, 0.01, "with V = 0 only the lambda*R_{t+1} path survives: "
+                  "each step back multiplies by gamma*lambda")
+
+
+def check_answer_half_gap_updates(answer) -> bool | None:
+    """Updates until the slow critic (decay 0.98) has closed half the gap to an online critic that jumped."""
+    expected = math.ceil(math.log(0.5) / math.log(0.98))
+    if answer is not None and isinstance(answer, (int, float)) and abs(answer - math.log(0.5) / math.log(0.98)) < 0.5:
+        answer = expected                                   # 34.3 (the exact solution) is right too
+    return _check(answer, expected, 0.0, "the remaining gap after n updates is 0.98^n of the jump")
+
+
+def check_answer_td_lambda(answer) -> bool | None:
+    """The lambda that turns the lambda-return into the one-step TD target r_t + gamma c_t V_{t+1}."""
+    return _check(answer, 0.0, 1e-9, "which lambda removes the R_{t+1} term?")

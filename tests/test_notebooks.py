@@ -1,0 +1,69 @@
+"""Checks of the committed notebooks' form (their content is run by ``pytest --nbval-lax notebooks``).
+
+For every ``notebooks/*.ipynb``: a paired jupytext ``py:percent`` script exists and holds the same cells, the
+notebook is committed with outputs cleared and without saved widget state, its kernel is ``python3``, and it
+follows the conventions of the notebooks (quick flag read in the first code cell, no machine paths).
+"""
+import re
+from pathlib import Path
+
+import pytest
+
+jupytext = pytest.importorskip("jupytext")
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+MACHINE_PATH = re.compile(r"(/work/|/home/|/root/|/Users/|[A-Za-z]:\\\\)")
+
+pytestmark = pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks yet")
+
+
+def _cells(notebook):
+    return [(cell.cell_type, cell.source.strip()) for cell in notebook.cells]
+
+
+@pytest.fixture(params=NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def notebook_path(request):
+    return request.param
+
+
+def test_paired_script_exists_and_matches(notebook_path):
+    script = notebook_path.with_suffix(".py")
+    assert script.exists(), f"{notebook_path.name} has no paired {script.name} (jupytext --sync {notebook_path.name})"
+    ipynb_cells = _cells(jupytext.read(notebook_path))
+    script_cells = _cells(jupytext.read(script))
+    assert len(ipynb_cells) == len(script_cells), (
+        f"{notebook_path.name}: {len(ipynb_cells)} cells, {script.name}: {len(script_cells)}; run jupytext --sync")
+    for i, (a, b) in enumerate(zip(ipynb_cells, script_cells)):
+        assert a == b, f"{notebook_path.name} and {script.name} differ in cell {i}; run jupytext --sync"
+
+
+def test_outputs_cleared(notebook_path):
+    notebook = jupytext.read(notebook_path)
+    for i, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code":
+            assert not cell.get("outputs"), f"{notebook_path.name}: cell {i} has saved outputs"
+            assert cell.get("execution_count") is None, f"{notebook_path.name}: cell {i} has an execution count"
+
+
+def test_no_saved_widget_state(notebook_path):
+    notebook = jupytext.read(notebook_path)
+    assert "widgets" not in notebook.metadata, f"{notebook_path.name} saves widget state in its metadata"
+    for i, cell in enumerate(notebook.cells):
+        assert "widgets" not in cell.get("metadata", {}), f"{notebook_path.name}: cell {i} saves widget state"
+
+
+def test_kernel_is_python3(notebook_path):
+    kernelspec = jupytext.read(notebook_path).metadata.get("kernelspec", {})
+    assert kernelspec.get("name") == "python3", f"{notebook_path.name}: kernel {kernelspec.get('name')!r}"
+
+
+def test_conventions(notebook_path):
+    notebook = jupytext.read(notebook_path)
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    assert code, f"{notebook_path.name} has no code"
+    first = code[0]
+    assert "dreamer_edu" in first, f"{notebook_path.name}: the first code cell should import from dreamer_edu"
+    assert "DREAMER_EDU_QUICK" in first, f"{notebook_path.name}: the first code cell should read the quick flag"
+    for i, cell in enumerate(notebook.cells):
+        assert not MACHINE_PATH.search(cell.source), f"{notebook_path.name}: cell {i} names a machine path"
