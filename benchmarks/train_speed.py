@@ -67,8 +67,8 @@ def breakdown(agent: Dreamer, buffer: ReplayBuffer, device, repeats: int = 3) ->
     """Milliseconds per phase of one update (forward passes timed separately, then the whole step)."""
     c = agent.config
     batch = agent.batch_to_torch(buffer.sample(c.batch_size, c.batch_length))
-    times = {"world model loss (fwd)": [], "imagination (15 steps)": [], "behaviour losses (fwd)": [],
-             "full train_step": []}
+    times = {"world model loss (fwd)": [], "imagination alone (15 steps)": [],
+             "imagination + behaviour losses (fwd)": [], "full train_step (fwd + bwd + steps)": []}
     for _ in range(repeats):
         sync(device); t0 = time.perf_counter()
         _, states, _ = agent.world_model.loss(batch)
@@ -146,7 +146,7 @@ def main() -> None:
         print("  ".join(str(r[k]).rjust(w) for k, w in zip(keys, widths)))
     print("\none update at the default config (median ms):")
     for k, v in phases.items():
-        print(f"  {k:28s} {v:9.1f}")
+        print(f"  {k:38s} {v:9.1f}")
     print("train_env_steps_per_s = env steps/s of the whole loop (acting + the updates the replay ratio asks for)")
     path = Path(args.csv)
     path.parent.mkdir(parents=True, exist_ok=True)
