@@ -65,9 +65,13 @@ def finish_episode(records: dict[str, list]) -> dict[str, np.ndarray]:
 
 class Trainer:
     def __init__(self, config: Config, run_dir: str | Path, resume: bool = False, progress: bool = True,
-                 total_env_steps: int | None = None):
+                 total_env_steps: int | None = None, on_log=None, on_eval=None):
+        """``on_log(trainer, metrics)`` is called after each logging interval with the averaged metrics, and
+        ``on_eval(trainer, row)`` after each evaluation: hooks for live plots (notebook 08)."""
         self.run_dir = Path(run_dir)
         self.progress = progress
+        self.on_log, self.on_eval = on_log, on_eval
+        self.history: list[dict[str, float]] = []   # one row per logging interval: env_steps, updates, metrics
         checkpoint = None
         if resume:
             checkpoint = read_checkpoint(self.run_dir / CHECKPOINT_NAME)
@@ -198,6 +202,9 @@ class Trainer:
         writer.add_scalar("train/updates", self.agent.updates, self.env_steps)
         self._diagnose(means)
         self.last_metrics = means
+        self.history.append({"env_steps": self.env_steps, "updates": self.agent.updates, **means})
+        if self.on_log is not None:
+            self.on_log(self, means)
         return means
 
     def _diagnose(self, m: dict[str, float]) -> None:
@@ -242,6 +249,8 @@ class Trainer:
             tb.add_scalar(f"eval/{key}", row[key], self.env_steps)
         self.last_eval = row
         self.log(f"eval at {self.env_steps} env steps ({self.agent.updates} updates): {outcome.summary()}")
+        if self.on_eval is not None:
+            self.on_eval(self, row)
         return row
 
     def wall_seconds(self) -> float:

@@ -124,3 +124,18 @@ def test_sigkill_mid_run_then_resume_continues_from_the_last_checkpoint(tmp_path
     final = _counters(run)
     assert final["env_steps"] >= target
     assert final["buffer_episodes"] > saved["buffer_episodes"]
+
+
+def test_callbacks_see_every_log_interval_and_evaluation(tmp_path):
+    logged, evaluated = [], []
+    trainer = Trainer(tiny_config(), tmp_path / "run", progress=False,
+                      on_log=lambda t, m: logged.append((t.env_steps, dict(m))),
+                      on_eval=lambda t, row: evaluated.append(row))
+    trainer.train()
+    # history and the on_log callback see the same intervals, in order, with the guide's diagnostics
+    assert len(logged) == len(trainer.history) >= 2
+    assert [s for s, _ in logged] == [row["env_steps"] for row in trainer.history]
+    assert [s for s, _ in logged] == sorted(s for s, _ in logged)
+    assert all("behavior/entropy_mean" in m and "diagnostics/return_range_S" in m for _, m in logged)
+    rows = list(csv.DictReader((tmp_path / "run" / "eval.csv").open()))
+    assert [r["env_steps"] for r in rows] == [str(r["env_steps"]) for r in evaluated]
