@@ -10,6 +10,16 @@ OPPONENT_CHOICES = ("weak", "strong", "none")
 MODE_CHOICES = ("NORMAL", "TRAIN_SHOOTING", "TRAIN_DEFENSE")
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
 def _train(args) -> int:
     from .config import Config, ConfigWarning
     from .trainer import Trainer
@@ -42,7 +52,7 @@ def _train(args) -> int:
             return 2
         trainer = Trainer(config, run_dir, progress=not args.no_progress)
     print(f"run directory: {run_dir}  (tensorboard --logdir {run_dir / 'tb'})", flush=True)
-    trainer.train()
+    trainer.train(max_minutes=args.minutes)
     return 0
 
 
@@ -92,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-dreamsmooth", action="store_true", help="train on raw rewards")
     t.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     t.add_argument("--steps", type=int, default=None, help="total environment steps (default: the config's)")
+    t.add_argument("--minutes", type=_positive_float, default=None,
+                   help="stop after this many minutes (with a checkpoint); continue later with --resume")
     t.add_argument("--run-dir", default=None, help="default: runs/<mode>-<opponent>-seed<seed>")
     t.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its checkpoint")
     t.add_argument("--config-override", nargs="*", default=[], metavar="KEY=VALUE",

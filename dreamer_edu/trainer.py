@@ -170,7 +170,8 @@ class Trainer:
         return {"return": total, "length": len(records["obs"]) - 1, "winner": winner}
 
     # --- learning -------------------------------------------------------------------------------
-    def _train_if_due(self) -> None:
+    def train_if_due(self) -> None:
+        """One env step's share of learning: add ``updates_per_env_step`` credit, run the updates now due."""
         c = self.config
         self.update_credit += c.updates_per_env_step
         while self.update_credit >= 1.0:
@@ -306,9 +307,19 @@ class Trainer:
         self.resumed_from = self.env_steps
 
     # --- the loop ---------------------------------------------------------------------------------
-    def train(self) -> dict | None:
+    def train(self, max_minutes: float | None = None) -> dict | None:
+        """Run until ``total_env_steps`` (or, if given, until ``max_minutes`` of this call have passed: a game in
+        progress is finished first).  Ends with an evaluation and a checkpoint; returns the last evaluation row.
+        Calling ``train`` again, or ``--resume``, continues where it stopped."""
         c = self.config
+        if max_minutes is not None and not max_minutes > 0:
+            raise ValueError(f"max_minutes must be > 0, got {max_minutes}")
         self.start_time = time.perf_counter()
+        deadline = None if max_minutes is None else self.start_time + 60.0 * max_minutes
+
+        def running() -> bool:
+            return self.env_steps < c.total_env_steps and (deadline is None or time.perf_counter() < deadline)
+
         self.wall_before = getattr(self, "_wall_restored", 0.0)
         self.last_checkpoint_time = time.perf_counter()
         self.log(f"dreamer_edu: {self.agent.num_parameters() / 1e6:.2f}M parameters on {self.device}; "
@@ -321,15 +332,15 @@ class Trainer:
 
         bar = tqdm(total=c.total_env_steps, initial=min(self.env_steps, c.total_env_steps), unit="step",
                    desc="train", disable=not self.progress, dynamic_ncols=True)
-        while self.episodes < c.warmup_episodes and self.env_steps < c.total_env_steps:
+        while self.episodes < c.warmup_episodes and running():
             before = self.env_steps
             self.run_episode(random_policy=True)
             bar.update(self.env_steps - before)
             bar.set_postfix_str(f"warmup {self.episodes}/{c.warmup_episodes} games")
 
-        while self.env_steps < c.total_env_steps:
+        while running():
             before = self.env_steps
-            self.run_episode(on_step=self._train_if_due)
+            self.run_episode(on_step=self.train_if_due)
             bar.update(self.env_steps - before)
             if self.env_steps >= self.next_eval:
                 self.next_eval += c.eval_every_steps
@@ -342,6 +353,9 @@ class Trainer:
             if time.perf_counter() - self.last_checkpoint_time >= 60 * c.checkpoint_minutes:
                 self.save_checkpoint()
         bar.close()
+        if self.env_steps < c.total_env_steps:
+            self.log(f"time budget of {max_minutes:g} min reached at env step {self.env_steps}; "
+                     "continue with --resume")
         if self.last_eval is None or self.last_eval["env_steps"] != self.env_steps:
             self.evaluate()
         path = self.save_checkpoint()
@@ -349,6 +363,7 @@ class Trainer:
                  f"{self.wall_seconds() / 60:.1f} min")
         if self.writer is not None:
             self.writer.flush()
+        self._wall_restored = self.wall_seconds()   # a later call to train() continues the clock
         return self.last_eval
 
 

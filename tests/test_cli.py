@@ -80,3 +80,9 @@ def test_official_backend_without_the_package_is_a_clear_error():
     result = run_cli("play", "--backend", "official", "--episodes", "1")
     assert result.returncode == 2 and "pip install git+https://github.com/martius-lab/hockey-env.git" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("minutes", ["0", "-1", "soon", "inf"])
+def test_bad_minutes_is_refused(tmp_path, minutes):
+    result = run_cli("train", "--quick", "--run-dir", str(tmp_path / "r"), "--minutes", minutes)
+    assert result.returncode == 2 and "--minutes" in result.stderr and "Traceback" not in result.stderr

@@ -139,3 +139,19 @@ def test_callbacks_see_every_log_interval_and_evaluation(tmp_path):
     assert all("behavior/entropy_mean" in m and "diagnostics/return_range_S" in m for _, m in logged)
     rows = list(csv.DictReader((tmp_path / "run" / "eval.csv").open()))
     assert [r["env_steps"] for r in rows] == [str(r["env_steps"]) for r in evaluated]
+
+
+def test_time_budget_stops_with_a_checkpoint_and_a_second_call_continues(tmp_path):
+    config = tiny_config(total_env_steps=100_000, warmup_episodes=1)
+    trainer = Trainer(config, tmp_path / "run", progress=False)
+    trainer.train(max_minutes=0.05)                      # 3 seconds, then the game in progress is finished
+    first_steps = trainer.env_steps
+    assert 0 < first_steps < 100_000                     # stopped by the clock, long before the step budget
+    data = read_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    assert data["counters"]["env_steps"] == first_steps
+    first_wall = data["counters"]["wall_seconds"]
+    trainer.train(max_minutes=0.05)                      # continues: more steps, the clock keeps counting
+    assert trainer.env_steps > first_steps
+    assert read_checkpoint(tmp_path / "run" / "checkpoint.pt")["counters"]["wall_seconds"] > first_wall
+    with pytest.raises(ValueError, match="max_minutes"):
+        trainer.train(max_minutes=0)

@@ -1,0 +1,129 @@
+"""Which replay ratio reaches a win rate in the least compute?  Prints a table (and writes it to a CSV).
+
+Guide ch. 12-13.  ``replay_ratio`` counts replayed time steps per environment step (as in official DreamerV3):
+with batch B x T, one update replays B*T steps, so there are ``replay_ratio / (B*T)`` updates per env step.
+More updates per env step learn more from each game but cost more compute per game; the best ratio is the one
+that reaches the target win rate soonest in *time*, which only a run can tell.
+
+For each ratio and seed this trains the quick config on a task, evaluates every ``--eval-every`` env steps on the
+fixed evaluation games, and stops when the greedy policy's win rate reaches ``--target`` (or at ``--max-steps``).
+Cost is measured as **CPU seconds of this process with one torch thread**, evaluation games excluded: unlike
+wall-clock time it does not change when other programs load the machine.  Wall-clock seconds are printed too.
+
+Usage: ``python benchmarks/replay_ratio_sweep.py [--ratios 16 32 64 128] [--seeds 0 1] [--mode TRAIN_SHOOTING]
+[--opponent none] [--target 0.4] [--max-steps 15000] [--eval-every 1500] [--eval-games 30]``
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from dreamer_edu.config import Config
+from dreamer_edu.trainer import Trainer
+
+
+class TargetReached(Exception):
+    """Raised by the sweep's trainer when an evaluation reaches the target win rate."""
+
+
+class TimedTrainer(Trainer):
+    """A Trainer that records the CPU time of each evaluation and stops once the target is reached."""
+
+    def __init__(self, *args, target: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.target = target
+        self.eval_cpu = 0.0
+        self.cpu_start = time.process_time()
+        self.rows: list[dict] = []
+
+    def evaluate(self) -> dict:
+        before = time.process_time()
+        row = super().evaluate()
+        self.eval_cpu += time.process_time() - before
+        row = dict(row, train_cpu_seconds=round(time.process_time() - self.cpu_start - self.eval_cpu, 1))
+        self.rows.append(row)
+        if row["win_rate"] >= self.target:
+            raise TargetReached
+        return row
+
+
+def run_one(args, ratio: float, seed: int, folder: Path) -> dict:
+    config = Config.quick(mode=args.mode, opponent=args.opponent, seed=seed, replay_ratio=ratio,
+                          total_env_steps=args.max_steps, eval_every_steps=args.eval_every,
+                          eval_games=args.eval_games, threads=1, checkpoint_minutes=10_000.0)
+    trainer = TimedTrainer(config, folder / f"ratio{ratio:g}-seed{seed}", progress=False, target=args.target)
+    wall = time.perf_counter()
+    reached = True
+    try:
+        trainer.train()
+        reached = bool(trainer.rows) and trainer.rows[-1]["win_rate"] >= args.target
+    except TargetReached:
+        pass
+    last = trainer.rows[-1]
+    return {"replay_ratio": ratio, "seed": seed, "updates_per_env_step": round(config.updates_per_env_step, 4),
+            "reached": reached, "env_steps": last["env_steps"], "updates": last["updates"],
+            "train_cpu_seconds": last["train_cpu_seconds"], "wall_seconds": round(time.perf_counter() - wall, 1),
+            "win_rate": last["win_rate"], "best_win_rate": max(r["win_rate"] for r in trainer.rows)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ratios", type=float, nargs="+", default=[16, 32, 64, 128])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--mode", default="TRAIN_SHOOTING", choices=["NORMAL", "TRAIN_SHOOTING", "TRAIN_DEFENSE"])
+    parser.add_argument("--opponent", default="none", choices=["none", "weak", "strong"])
+    parser.add_argument("--target", type=float, default=0.4, help="win rate to reach (greedy policy)")
+    parser.add_argument("--max-steps", type=int, default=15_000)
+    parser.add_argument("--eval-every", type=int, default=1_500)
+    parser.add_argument("--eval-games", type=int, default=30)
+    parser.add_argument("--csv", default="benchmarks/results/replay_ratio_sweep.csv")
+    args = parser.parse_args()
+    if not 0.0 < args.target <= 1.0:
+        parser.error(f"--target must be in (0, 1], got {args.target}")
+    torch.set_num_threads(1)
+    print(f"quick config, {args.mode} vs {args.opponent}, target win rate {args.target:.0%}, "
+          f"eval every {args.eval_every} env steps on {args.eval_games} games, at most {args.max_steps} env steps, "
+          f"1 torch thread; cost = CPU seconds of training (evaluation excluded)")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for ratio in args.ratios:
+            for seed in args.seeds:
+                row = run_one(args, ratio, seed, Path(tmp))
+                rows.append(row)
+                print(f"  ratio {ratio:>5g} seed {seed}: {'reached' if row['reached'] else 'missed '} "
+                      f"at {row['env_steps']} env steps, {row['updates']} updates, "
+                      f"{row['train_cpu_seconds']} CPU s ({row['wall_seconds']} s wall), "
+                      f"win {row['win_rate']:.0%}", flush=True)
+
+    print(f"\n{'ratio':>6} {'upd/env step':>12} {'reached':>8} {'median env steps':>17} "
+          f"{'median updates':>15} {'median CPU s':>13} {'mean best win':>14}")
+    for ratio in args.ratios:
+        mine = [r for r in rows if r["replay_ratio"] == ratio]
+        hit = [r for r in mine if r["reached"]]
+
+        def median(key):
+            # a run that missed counts as "more than the budget": the median is only defined if half reached
+            values = sorted([r[key] for r in hit] + [math.inf] * (len(mine) - len(hit)))
+            m = statistics.median_low(values)
+            return "-" if math.isinf(m) else f"{m:g}"
+        print(f"{ratio:>6g} {mine[0]['updates_per_env_step']:>12} {len(hit):>4}/{len(mine):<3} "
+              f"{median('env_steps'):>17} {median('updates'):>15} {median('train_cpu_seconds'):>13} "
+              f"{statistics.mean(r['best_win_rate'] for r in mine):>14.0%}")
+    path = Path(args.csv)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
