@@ -114,3 +114,76 @@ def check_answer_half_gap_updates(answer) -> bool | None:
 def check_answer_td_lambda(answer) -> bool | None:
     """The lambda that turns the lambda-return into the one-step TD target r_t + gamma c_t V_{t+1}."""
     return _check(answer, 0.0, 1e-9, "which lambda removes the R_{t+1} term?")
+
+
+# ------------------------------------------------------------------------------------------ 00: the hockey game
+def check_answer_puck_entries(answer) -> bool | None:
+    """How many of the 18 observation entries describe the puck (read off the env's mirror map)."""
+    from .hockey import puck_entries
+
+    return _check(answer, len(puck_entries()), 0.0, "position and velocity, two numbers each")
+
+
+def check_answer_largest_return(answer) -> bool | None:
+    """The largest return one NORMAL game can give player one: a goal, and never a closeness penalty."""
+    from .hockey import goal_reward
+
+    return _check(answer, goal_reward() + 0.0, 1e-6, "the closeness penalty is never positive, and a game ends "
+                  "with the first goal")
+
+
+def check_answer_steps_without_goal(answer) -> bool | None:
+    """Steps of a NORMAL game that nobody wins."""
+    from .hockey import max_game_steps
+
+    return _check(answer, max_game_steps("NORMAL"), 0.0, "the clock is checked after the step counter has "
+                  "reached the limit of 250")
+
+
+# ------------------------------------------------------------------------------------------------------ 01: RSSM
+def check_answer_feature_size(answer) -> bool | None:
+    """Size of the features [h, z] with a 512-unit GRU and 32 categoricals of 32 classes."""
+    expected = Config(deter_size=512, latent_length=32, latent_classes=32).feature_size
+    return _check(answer, expected, 0.0, "features() concatenates h with the flattened one-hot z (L*K numbers)")
+
+
+def check_answer_unimix_floor(answer) -> bool | None:
+    """The smallest probability any class can have with a 1% uniform mix and K = 32 classes."""
+    from ..distributions import unimix_probs
+
+    logits = torch.zeros(32)
+    logits[0] = 1e4                                        # a softmax that puts (numerically) all mass on class 0
+    expected = float(unimix_probs(logits, 0.01).min())
+    return _check(answer, expected, 1e-7, "the mix adds unimix / K to every class")
+
+
+def check_answer_clipped_kl_loss(answer) -> bool | None:
+    """The KL loss term of a step whose KL(post || prior) is 0.4 nats, with the guide's scales and free nats."""
+    c = Config()
+    expected = (c.kl_dynamics_scale + c.kl_representation_scale) * max(0.4, c.free_nats)
+    return _check(answer, expected, 1e-6, "both terms have the same value and both are clipped at the free nats")
+
+
+# ---------------------------------------------------------------------------------------------- 02: imagination
+def check_answer_imagined_states(answer) -> bool | None:
+    """Imagined states per update at the guide's sizes: every posterior state of a batch starts a rollout."""
+    c = Config()
+    return _check(answer, c.batch_size * c.batch_length * c.horizon, 0.0,
+                  "batch_size x batch_length starts, each imagined for horizon steps")
+
+
+def check_answer_constant_velocity(answer) -> bool | None:
+    """Constant-velocity guess of the puck's x after 10 steps, from x = 1.0 m moving at vx = 5 m/s."""
+    from ..open_loop import baseline_predictions
+
+    last = torch.zeros(1, 18)
+    last[0, 12], last[0, 14] = 1.0, 5.0
+    expected = float(baseline_predictions(last, 10)["constant velocity"][0, -1, 0])
+    return _check(answer, expected, 1e-3, "one env step lasts 1/50 s")
+
+
+def check_answer_horizon_seconds(answer) -> bool | None:
+    """How many seconds of game time the guide's imagination horizon covers."""
+    from ..envs.hockey import DT
+
+    return _check(answer, Config().horizon * DT, 1e-6, "H steps of dt = 1/FPS each")

@@ -1,0 +1,332 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.17.3
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 00 · The hockey game
+#
+# *The setting of the whole guide: chapters 1-2 (what the agent sees and does), 12 (playing games against the
+# BasicOpponent) and 15 (the hockey-specific choices).*
+#
+# Two rackets and a puck on a 10 m × 8 m table seen from above. Player one (red) plays on the left and tries to
+# push the puck into the right goal; player two (blue) defends it and attacks the left one. A racket that touches
+# a slow puck catches it, carries it for a moment and then shoots it (or shoots earlier when asked). A goal ends
+# the game at once; otherwise the clock ends it after 250 steps of 20 ms. Besides these full matches (mode
+# `NORMAL`) there are two short drills: `TRAIN_SHOOTING` (the puck lies in player one's half) and `TRAIN_DEFENSE`
+# (the puck is shot at player one's goal).
+#
+# This notebook looks at the game before any learning: what the 18 observation numbers and the 4 action numbers
+# mean, what a game looks like, how often the course's scripted players win, and why the reward makes learning
+# hard.
+
+# %%
+import os
+
+import numpy as np
+import pandas as pd
+import torch
+
+from dreamer_edu.envs import HockeyEnv, Mode, make_env, mirror_observation
+from dreamer_edu.envs import hockey as game_rules
+from dreamer_edu.experiments import collect_episodes
+from dreamer_edu.viz import exercises, plots
+from dreamer_edu.viz import hockey as viz
+
+QUICK = os.environ.get("DREAMER_EDU_QUICK") == "1"
+torch.manual_seed(0)
+np.random.seed(0)
+torch.set_num_threads(1)      # no neural network here; one thread is kind to a shared CPU
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+print(f"device: {DEVICE} (the game runs on the CPU); quick mode: {QUICK}")
+
+NAME = "00_hockey_env"
+GAMES = 30 if QUICK else 400        # games per matchup
+SEED = 0
+
+# %% [markdown]
+# ## 1. Making the game
+#
+# `make_env` gives the one-player view the agent trains on: we send player one's 4 action numbers, an opponent
+# (here the weak BasicOpponent) answers for player two, and we get player one's 18 observation numbers back. Under
+# it sits `HockeyEnv`, the two-player game, whose `step` takes both players' actions (8 numbers).
+
+# %%
+env = make_env(mode="NORMAL", opponent="weak")
+obs, info = env.reset(seed=SEED)
+print("observation space:", env.observation_space)
+print("action space:     ", env.action_space)
+print("two-player game:  ", type(env.game).__name__, "with action space", env.game.action_space)
+pd.DataFrame({"mode": [m.name for m in Mode],
+              "steps of a game without a goal": [viz.max_game_steps(m.name) for m in Mode]}).set_index("mode")
+
+# %%
+assert isinstance(env.game, HockeyEnv)
+assert obs.shape == (18,) and env.action_space.shape == (4,) and env.game.action_space.shape == (8,)
+assert (env.action_space.low == -1).all() and (env.action_space.high == 1).all()
+assert viz.max_game_steps("NORMAL") == 251 and viz.max_game_steps("TRAIN_SHOOTING") == 81
+assert viz.max_game_steps("TRAIN_DEFENSE") == 81
+
+# %% [markdown]
+# The time limit is 250, but a game that nobody wins lasts 251 steps: the clock is checked after the step
+# counter has reached 250. The drills last at most 81. We check that on real games in the drills (player two
+# stands still there):
+
+# %%
+drills = {mode: collect_episodes(10, player="weak", opponent="none", mode=mode, seed=SEED)
+          for mode in ("TRAIN_SHOOTING", "TRAIN_DEFENSE")}
+drill_lengths = {mode: [len(ep["reward"]) - 1 for ep in eps] for mode, eps in drills.items()}
+print(drill_lengths)
+assert all(max(lengths) <= 81 for lengths in drill_lengths.values())
+
+# %% [markdown]
+# ## 2. What the agent sees and does
+#
+# Observations are raw physical numbers, in metres, radians, metres per second and steps, measured from the
+# centre of the table; nothing is scaled to [-1, 1]. The columns `low`/`high` are the 1st and 99th percentiles
+# over the weak-vs-weak games we collect here; `min`/`max` the extremes.
+
+# %%
+weak_games = collect_episodes(GAMES, player="weak", opponent="weak", seed=SEED)
+random_games = collect_episodes(GAMES, player="random", opponent="weak", seed=SEED)
+obs_table = viz.observation_table(weak_games)
+obs_table
+
+# %% [markdown]
+# What the table shows:
+#
+# * each racket stays in its own half: player one's x is always negative, player two's positive (a braking force
+#   near the centre line keeps them out of the other half);
+# * rackets move at up to about 10 m/s, the puck at up to about 60 m/s: that is a shot, which adds 60 m/s along
+#   the racket's heading; a held puck's timer starts at 15 and counts down;
+# * entries 12-15 are the puck; all others describe a racket (or its timer).
+
+# %%
+assert (obs_table.loc[0, "max"] < 0) and (obs_table.loc[6, "min"] > 0)          # own halves
+assert obs_table.loc[3, "max"] < 12 and obs_table.loc[9, "max"] < 12             # rackets: about 10 m/s at most
+assert obs_table.loc[14, "max"] > 50 and obs_table.loc[14, "min"] < -50          # shots in both directions
+assert obs_table.loc[14, "max"] < 65
+assert obs_table.loc[16, "max"] == 15 and obs_table.loc[16, "min"] == 0
+assert viz.puck_entries() == [12, 13, 14, 15]
+assert list(obs_table.index[obs_table["name"].str.startswith("puck")]) == viz.puck_entries()
+
+# %% [markdown]
+# The actions: four numbers, each clipped to [-1, 1] by the game. The ranges are those the weak BasicOpponent
+# used when it played as player one, and those of uniformly random actions.
+
+# %%
+action_table = viz.action_table(weak_games)
+action_table["random low"] = viz.action_table(random_games)["low"]
+action_table["random high"] = viz.action_table(random_games)["high"]
+action_table
+
+# %% [markdown]
+# The weak bot uses the full range only for the x force and rarely turns hard; its "shoot" is either 0 or 1.
+
+# %%
+weak_actions = np.concatenate([ep["action"][1:] for ep in weak_games])        # (steps, 4)
+assert action_table.loc[0, "low"] == -1 and action_table.loc[0, "high"] == 1
+assert -0.8 < action_table.loc[2, "low"] and action_table.loc[2, "high"] < 0.8
+assert set(np.unique(weak_actions[:, 3])) == {0.0, 1.0}
+assert action_table["random low"].max() < -0.95 and action_table["random high"].min() > 0.95
+
+# %% [markdown]
+#
+# Now we check the main facts of the tables against the game itself:
+#
+# 1. `obs[0:2]` is player one's racket position minus the table centre (5, 4); at a reset it is (-3, 0), and
+#    player two stands at (3, 0);
+# 2. `obs_agent_two()`, what player two sees, is player one's view turned by 180°: the two players' blocks swap,
+#    positions and velocities change sign, angles do not, and the timers swap. So both players see themselves on
+#    the left, and one policy can play both sides;
+# 3. an action outside [-1, 1] acts exactly like its clipped version.
+
+# %%
+game = env.game
+centre = np.array([game_rules.CENTER_X, game_rules.CENTER_Y])
+assert np.allclose(obs[0:2], [-3, 0]) and np.allclose(obs[6:8], [3, 0])
+obs = viz.play_to(env, 20, player="weak", seed=3)                   # a state 20 steps into a game
+assert np.allclose(obs[0:2], np.array(game.player1.position) - centre, atol=1e-5)
+assert np.allclose(obs[6:8], np.array(game.player2.position) - centre, atol=1e-5)
+assert np.allclose(obs[12:14], np.array(game.puck.position) - centre, atol=1e-5)
+assert np.isclose(obs[2], game.player1.angle, atol=1e-6)
+
+two = game.obs_agent_two()
+assert np.allclose(two, mirror_observation(obs))
+assert np.allclose(two[0:2], -obs[6:8]) and np.allclose(two[3:5], -obs[9:11])    # positions, velocities negated
+assert np.isclose(two[2], obs[8]) and np.isclose(two[5], obs[11])                # angles kept
+assert np.allclose(two[12:16], -obs[12:16])                                       # the puck, negated
+assert two[16] == obs[17] and two[17] == obs[16]                                  # the timers swap
+
+clipped, unclipped = HockeyEnv(), HockeyEnv()
+clipped.reset(seed=SEED)
+unclipped.reset(seed=SEED)
+big = np.array([3.0, -7.0, 2.0, 0.2, -5.0, 0.5, -1.5, 9.0], np.float32)
+for _ in range(5):
+    a, _, _, _, _ = unclipped.step(big)
+    b, _, _, _, _ = clipped.step(np.clip(big, -1, 1))
+assert np.array_equal(a, b)
+
+# %% [markdown]
+# The picture below is that state, 20 steps into a game: the rackets' origins, the puck, and their velocities as
+# arrows, labelled with the observation entries that hold them. Player one has just caught the puck, so its
+# timer `obs[16]` reads 15.
+
+# %%
+assert obs[16] == 15 and obs[17] == 0
+fig = viz.plot_rink(game, obs, path=plots.figure_path(NAME, "rink", QUICK))
+fig
+
+# %% [markdown]
+# ## 3. A game on screen
+#
+# With `render_mode="rgb_array"` the game draws each state as a 480 × 600 image. We record a game of the strong
+# BasicOpponent (left) against the weak one (right) that ends with a goal by player one, show a few frames, and
+# save the whole game as a GIF.
+
+# %%
+frames, final_info, game_seed = viz.record_match(player="strong", opponent="weak", seed=SEED, winner=1)
+strip = viz.frame_indices(len(frames), 5)
+fig = viz.plot_frame_strip(frames, strip, path=plots.figure_path(NAME, "frames", QUICK))
+gif = viz.save_game_gif(frames, plots.figure_path(NAME, "game", QUICK).with_suffix(".gif"))
+print(f"game with seed {game_seed}: {len(frames) - 1} steps, winner {final_info['winner']}; GIF: {gif.name}")
+fig
+
+# %%
+assert final_info["winner"] == 1 and len(frames) - 1 < 251
+assert all(f.shape == (480, 600, 3) and f.dtype == np.uint8 for f in frames)
+assert gif.exists() and gif.stat().st_size > 1000
+
+# %% [markdown]
+# ## 4. Who wins?
+#
+# The course's scripted player, the BasicOpponent, comes in a weak and a strong version (they differ only in how
+# hard the racket is steered towards its target). We play three matchups, each time with player one named first
+# and the weak bot as player two: random actions vs weak, weak vs weak, strong vs weak. The rates come with 95%
+# Wilson intervals: with 30 games an interval is about ±15 percentage points wide, with 400 about ±5.
+
+# %%
+matchups = {"random vs weak": random_games, "weak vs weak": weak_games,
+            "strong vs weak": collect_episodes(GAMES, player="strong", opponent="weak", seed=SEED)}
+outcomes = viz.outcome_table(matchups)
+fig = viz.plot_outcomes(outcomes, path=plots.figure_path(NAME, "outcomes", QUICK))
+outcomes.round(3)
+
+# %%
+highs, lows = (outcomes[[f"{o}_{end}" for o in ("win", "draw", "loss")]].to_numpy() for end in ("high", "low"))
+half_width = (highs - lows).max() / 2
+print(f"widest interval: +-{100 * half_width:.1f} percentage points with {GAMES} games")
+assert 0.12 < half_width < 0.19 if QUICK else 0.03 < half_width < 0.06
+
+# %% [markdown]
+# What holds in every run we tried:
+#
+# * random actions lose more often than they win (by at least 15 points), and get by far the lowest return (the
+#   random racket is far from the puck, see section 5);
+# * the strong bot wins at least 10 points more often than random actions do;
+# * weak against weak, a draw is the most common result;
+# * and no scripted player wins more than 70% of its games: beating the weak bot often is a real task.
+
+# %%
+rand, weak, strong = (outcomes.loc[m] for m in matchups)
+assert rand["loss"] > rand["win"] + 0.15
+assert rand["mean_return"] < min(weak["mean_return"], strong["mean_return"]) - 5
+assert strong["win"] > rand["win"] + 0.10
+assert weak["draw"] > max(weak["win"], weak["loss"])
+assert outcomes["win"].max() < 0.7
+for _, row in outcomes.iterrows():                                  # the intervals contain the rates
+    assert all(row[f"{o}_low"] <= row[o] <= row[f"{o}_high"] for o in ("win", "draw", "loss"))
+
+# %% [markdown]
+# ## 5. Why the reward is sparse
+#
+# Player one's reward in each step (read in `envs/hockey.py`, `get_reward`) is the sum of two parts:
+#
+# * the **goal reward**: +10 in the step in which player one scores, −10 when player two scores, 0 otherwise
+#   (a game that runs out of time gives no goal reward at all);
+# * a small **closeness penalty**: while the puck lies in player one's half and is not moving away, −0.0576 per
+#   metre of distance between player one's racket and the puck, in every such step. It is never positive.
+#
+# `reward_parts` splits each recorded reward into these two parts; we count how often each one is nonzero.
+
+# %%
+stats = {label: viz.reward_statistics(eps) for label, eps in matchups.items()}
+pd.DataFrame({label: {"steps": s["steps"], "mean game length": s["lengths"].mean(),
+                      "steps with a goal reward (%)": 100 * s["goal_step_fraction"],
+                      "steps with a closeness penalty (%)": 100 * s["shaping_step_fraction"],
+                      "mean goal return": s["goal_returns"].mean(),
+                      "mean closeness return": s["shaping_returns"].mean()}
+              for label, s in stats.items()}).round(3)
+
+# %%
+assert viz.goal_reward() == 10.0 and abs(viz.closeness_factor("NORMAL") - (-0.0576)) < 1e-9
+diagonal = float(np.hypot(game_rules.W, game_rules.H))              # no two points of the table are further apart
+for s in stats.values():
+    assert s["max_shaping"] <= 1e-9                                   # the penalty is never a bonus
+    assert s["min_shaping"] >= viz.closeness_factor() * diagonal
+    assert s["goal_step_fraction"] < 0.005                            # fewer than 1 step in 200
+    assert s["shaping_step_fraction"] > 10 * s["goal_step_fraction"]
+    assert s["lengths"].max() <= 251
+    assert np.allclose(s["goal_returns"] + s["shaping_returns"], s["returns"])
+draws = [len(ep["reward"]) - 1 for eps in matchups.values() for ep in eps if ep["winner"] == 0]
+assert draws and set(draws) == {251}                                  # a game without a goal: 251 steps
+assert all(s["shaping_step_fraction"] > 0.10 for s in stats.values())
+assert stats["random vs weak"]["shaping_returns"].mean() < -10
+assert stats["weak vs weak"]["lengths"].mean() > 150
+
+# %% [markdown]
+# Fewer than one step in 200 carries a goal reward: at most one per game, in its last step. The guide's
+# picture ("1% of timesteps: reward = ±10", ch. 10) overstates that at least twice over, and its "99% of
+# timesteps: reward = 0" misses the closeness penalty, which is nonzero in more than 10% of the steps in every
+# matchup (see the table). The random player's return is dominated by that penalty: its racket wanders far from the puck.
+#
+# Left: one decided game's rewards; middle: how long games last (draws pile up at 251 steps); right: returns.
+
+# %%
+decided = next(ep for ep in weak_games if ep["winner"] != 0)
+fig = viz.plot_rewards(decided, stats, path=plots.figure_path(NAME, "rewards", QUICK))
+fig
+
+# %% [markdown]
+# What this means for learning:
+#
+# * **The world model's reward head** (notebook 05) sees a ±10 in fewer than one step of every 200 and small
+#   negative numbers elsewhere. A head trained by mean-squared error drifts to the average and misses the goals;
+#   the two-hot head over symlog bins keeps the rare ±10 as a separate mode.
+# * **Credit assignment** (notebook 06, DreamSmooth): the goal reward arrives in the last step, often long after
+#   the shot that caused it. With a 15-step imagination horizon the critic has to carry that value backwards;
+#   spreading the reward over the steps before the goal gives the reward head and the critic an earlier signal.
+# * The closeness penalty is dense but only says "be near the puck when it is in your half": it cannot teach
+#   scoring.
+
+# %% [markdown]
+# ## Exercises
+#
+# **1.** How many of the 18 observation entries describe the puck?
+
+# %%
+answer_1 = None   # a whole number
+exercises.check_answer_puck_entries(answer_1)
+
+# %% [markdown]
+# **2.** What is the largest return (sum of rewards) that a single NORMAL game can give player one?
+
+# %%
+answer_2 = None   # a number
+exercises.check_answer_largest_return(answer_2)
+
+# %% [markdown]
+# **3.** How many steps does a NORMAL game last when nobody scores?
+
+# %%
+answer_3 = None   # a whole number
+exercises.check_answer_steps_without_goal(answer_3)
