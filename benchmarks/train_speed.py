@@ -54,7 +54,8 @@ def fill_buffer(config: Config, games: int, seed: int = 0) -> ReplayBuffer:
 
 def time_updates(agent: Dreamer, buffer: ReplayBuffer, updates: int, device) -> float:
     c = agent.config
-    agent.train_step(buffer.sample(c.batch_size, c.batch_length))  # warm-up (allocator, kernels)
+    for _ in range(3):   # warm-up: allocator, kernels, and with compile every input shape's compilation
+        agent.train_step(buffer.sample(c.batch_size, c.batch_length))
     sync(device)
     start = time.perf_counter()
     for _ in range(updates):
@@ -90,6 +91,8 @@ def acting_speed(agent: Dreamer, steps: int) -> float:
     env = make_env(opponent="weak")
     obs, _ = env.reset(seed=0)
     state = None
+    for _ in range(3):   # warm-up (and compilation of the batch-of-one shapes)
+        agent.policy(obs, state)
     start = time.perf_counter()
     for _ in range(steps):
         action, state = agent.policy(obs, state)
@@ -110,6 +113,9 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=5, help="timed updates at the default config")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--act-steps", type=int, default=500)
+    parser.add_argument("--compile", action="store_true",
+                        help="also time each config with torch.compile (Config.compile; the compile time is excluded)")
+    parser.add_argument("--configs", nargs="+", default=["default", "quick"], choices=["default", "quick"])
     parser.add_argument("--csv", default="benchmarks/results/train_speed.csv")
     args = parser.parse_args()
     if args.threads:
@@ -121,7 +127,14 @@ def main() -> None:
 
     buffer = fill_buffer(Config(), games=30)
     rows = []
-    for name, config, updates in (("default", Config(), args.updates), ("quick", Config.quick(), args.updates * 10)):
+    settings = []
+    for name in args.configs:
+        base, updates = (Config(), args.updates) if name == "default" else (Config.quick(), args.updates * 10)
+        settings.append((name, base, updates))
+        if args.compile:
+            settings.append((name + "+compile", base.replace(compile=True), updates))
+    phases = None
+    for name, config, updates in settings:
         torch.manual_seed(0)
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
@@ -144,9 +157,10 @@ def main() -> None:
     print("  ".join(k.rjust(w) for k, w in zip(keys, widths)))
     for r in rows:
         print("  ".join(str(r[k]).rjust(w) for k, w in zip(keys, widths)))
-    print("\none update at the default config (median ms):")
-    for k, v in phases.items():
-        print(f"  {k:38s} {v:9.1f}")
+    if phases is not None:
+        print("\none update at the default config (median ms):")
+        for k, v in phases.items():
+            print(f"  {k:38s} {v:9.1f}")
     print("train_env_steps_per_s = env steps/s of the whole loop (acting + the updates the replay ratio asks for)")
     path = Path(args.csv)
     path.parent.mkdir(parents=True, exist_ok=True)

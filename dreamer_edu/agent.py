@@ -25,6 +25,7 @@ from torch import nn
 
 from .actor_critic import Actor, Critic, behaviour_losses, update_slow_critic
 from .config import Config
+from .networks import MLP
 from .returns import Moments
 from .rssm import RSSMState
 from .world_model import WorldModel
@@ -65,11 +66,22 @@ class Dreamer(nn.Module):
                                config.return_norm_floor)
         self.device = torch.device(device)
         self.to(self.device)
+        if config.compile:
+            self.compile_networks()
         eps = config.adam_eps
         self.world_opt = torch.optim.Adam(self.world_model.parameters(), lr=config.lr_world, eps=eps)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=config.lr_actor, eps=eps)
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=config.lr_critic, eps=eps)
         self.updates = 0
+
+    def compile_networks(self) -> None:
+        """``torch.compile`` every MLP block and the GRU cell in place (parameter names do not change, so
+        checkpoints stay interchangeable).  The first updates pay a one-off compile time per input shape."""
+        blocks = [m for m in self.modules() if isinstance(m, (MLP, nn.GRUCell))]
+        # all MLP blocks share one forward function: allow one compiled version per block and input shape
+        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 4 * len(blocks))
+        for module in blocks:
+            module.compile()
 
     # --- training ---------------------------------------------------------------------------
     def batch_to_torch(self, batch: dict) -> dict[str, torch.Tensor]:

@@ -106,6 +106,7 @@ class Config:
     device: str = "auto"                 # auto | cpu | cuda
     threads: int = 0                     # torch CPU threads; 0 = leave torch's default
     amp: bool = False                    # bf16 autocast of the networks on CUDA (losses stay fp32)
+    compile: bool = False                # torch.compile each MLP block and the GRU cell (benchmarks/NOTES.md)
 
     # ------------------------------------------------------------------------------------------
     @property

@@ -98,3 +98,13 @@ def test_train_step_on_cuda_with_bf16_autocast():
     metrics = agent.train_step(synthetic_batch())
     assert all(v.device.type == "cuda" for v in metrics.values())
     assert all_finite(metrics)[0]
+
+
+def test_compiled_agent_keeps_parameter_names_so_checkpoints_are_interchangeable():
+    # compilation is lazy: building the agent compiles nothing yet, so this test stays fast
+    eager = Dreamer(Config.quick())
+    compiled = Dreamer(Config.quick(compile=True))
+    assert list(eager.state_dict()) == list(compiled.state_dict())
+    compiled.load_checkpoint_state(eager.checkpoint_state())
+    for (name, a), b in zip(eager.state_dict().items(), compiled.state_dict().values()):
+        assert torch.equal(a, b), name
