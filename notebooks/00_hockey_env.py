@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from dreamer_edu.envs import HockeyEnv, Mode, make_env, mirror_observation
+from dreamer_edu.config import Config
+from dreamer_edu.envs import BasicOpponent, HockeyEnv, Mode, make_env, mirror_observation
 from dreamer_edu.envs import hockey as game_rules
 from dreamer_edu.experiments import collect_episodes
 from dreamer_edu.viz import exercises, plots
@@ -70,6 +71,7 @@ pd.DataFrame({"mode": [m.name for m in Mode],
               "steps of a game without a goal": [viz.max_game_steps(m.name) for m in Mode]}).set_index("mode")
 
 # %%
+assert (game_rules.W, game_rules.H, game_rules.DT, game_rules.MAX_TIMESTEPS["NORMAL"]) == (10.0, 8.0, 0.02, 250)
 assert isinstance(env.game, HockeyEnv)
 assert obs.shape == (18,) and env.action_space.shape == (4,) and env.game.action_space.shape == (8,)
 assert (env.action_space.low == -1).all() and (env.action_space.high == 1).all()
@@ -120,7 +122,7 @@ assert viz.puck_entries() == [12, 13, 14, 15]
 assert list(obs_table.index[obs_table["name"].str.startswith("puck")]) == viz.puck_entries()
 
 # %% [markdown]
-# The actions: four numbers, each clipped to [-1, 1] by the game. The ranges are those the weak BasicOpponent
+# The actions: four numbers, each clipped to [-1, 1] by the game; the units column says what one unit does. The ranges are those the weak BasicOpponent
 # used when it played as player one, and those of uniformly random actions.
 
 # %%
@@ -137,6 +139,7 @@ weak_actions = np.concatenate([ep["action"][1:] for ep in weak_games])        # 
 assert action_table.loc[0, "low"] == -1 and action_table.loc[0, "high"] == 1
 assert -0.8 < action_table.loc[2, "low"] and action_table.loc[2, "high"] < 0.8
 assert set(np.unique(weak_actions[:, 3])) == {0.0, 1.0}
+assert action_table.loc[1, "high"] < 0.8 and action_table.loc[1, "low"] > -0.8
 assert action_table["random low"].max() < -0.95 and action_table["random high"].min() > 0.95
 
 # %% [markdown]
@@ -219,7 +222,7 @@ matchups = {"random vs weak": random_games, "weak vs weak": weak_games,
             "strong vs weak": collect_episodes(GAMES, player="strong", opponent="weak", seed=SEED)}
 outcomes = viz.outcome_table(matchups)
 fig = viz.plot_outcomes(outcomes, path=plots.figure_path(NAME, "outcomes", QUICK))
-outcomes.round(3)
+viz.outcome_summary(outcomes)
 
 # %%
 highs, lows = (outcomes[[f"{o}_{end}" for o in ("win", "draw", "loss")]].to_numpy() for end in ("high", "low"))
@@ -237,6 +240,7 @@ assert 0.12 < half_width < 0.19 if QUICK else 0.03 < half_width < 0.06
 # * and no scripted player wins more than 70% of its games: beating the weak bot often is a real task.
 
 # %%
+assert BasicOpponent(weak=True).kp == 0.5 and BasicOpponent(weak=False).kp == 10.0     # the only difference
 rand, weak, strong = (outcomes.loc[m] for m in matchups)
 assert rand["loss"] > rand["win"] + 0.15
 assert rand["mean_return"] < min(weak["mean_return"], strong["mean_return"]) - 5
@@ -281,6 +285,11 @@ draws = [len(ep["reward"]) - 1 for eps in matchups.values() for ep in eps if ep[
 assert draws and set(draws) == {251}                                  # a game without a goal: 251 steps
 assert all(s["shaping_step_fraction"] > 0.10 for s in stats.values())
 assert stats["random vs weak"]["shaping_returns"].mean() < -10
+assert stats["random vs weak"]["shaping_returns"].mean() < stats["weak vs weak"]["shaping_returns"].mean() - 5
+finals = {w: [ep["reward"][-1] for eps in matchups.values() for ep in eps if ep["winner"] == w] for w in (1, 0, -1)}
+assert all(10 + viz.closeness_factor() * diagonal <= r <= 10 for r in finals[1])      # +10, plus the penalty
+assert all(-10 + viz.closeness_factor() * diagonal <= r <= -10 for r in finals[-1])   # -10, plus the penalty
+assert max(ep["reward"].max() for eps in matchups.values() for ep in eps if ep["winner"] == 0) <= 0
 assert stats["weak vs weak"]["lengths"].mean() > 150
 
 # %% [markdown]
@@ -302,11 +311,20 @@ fig
 # * **The world model's reward head** (notebook 05) sees a ±10 in fewer than one step of every 200 and small
 #   negative numbers elsewhere. A head trained by mean-squared error drifts to the average and misses the goals;
 #   the two-hot head over symlog bins keeps the rare ±10 as a separate mode.
-# * **Credit assignment** (notebook 06, DreamSmooth): the goal reward arrives in the last step, often long after
-#   the shot that caused it. With a 15-step imagination horizon the critic has to carry that value backwards;
-#   spreading the reward over the steps before the goal gives the reward head and the critic an earlier signal.
+# * **Credit assignment** (notebook 06, DreamSmooth): the goal reward arrives in the last step, long after the
+#   moment that decided it. When the strong bot scores, its last catch of the puck (the start of its carry, aim
+#   and shot) lies typically more than 15 steps before the goal (the median is measured below), so longer than
+#   the 15-step imagination horizon: the critic has to carry the goal's value backwards, and spreading the
+#   reward over the steps before the goal gives the reward head and the critic an earlier signal.
 # * The closeness penalty is dense but only says "be near the puck when it is in your half": it cannot teach
 #   scoring.
+
+# %%
+gaps = viz.catch_to_goal_steps(matchups["strong vs weak"])
+horizon = Config().horizon
+print(f"{len(gaps)} goals by the strong bot after a catch: median {np.median(gaps):.0f} steps from the last "
+      f"catch to the goal (10%-90%: {np.percentile(gaps, 10):.0f}-{np.percentile(gaps, 90):.0f}); horizon {horizon}")
+assert horizon == 15 and len(gaps) >= 5 and np.median(gaps) > horizon
 
 # %% [markdown]
 # ## Exercises

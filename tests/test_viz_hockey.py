@@ -8,6 +8,7 @@ import pytest
 matplotlib.use("Agg")
 
 from dreamer_edu.envs import HockeyEnv, make_env, mirror_observation  # noqa: E402
+from dreamer_edu.evaluate import wilson_interval  # noqa: E402
 from dreamer_edu.experiments import collect_episodes  # noqa: E402
 from dreamer_edu.viz import exercises  # noqa: E402
 from dreamer_edu.viz import hockey as vh  # noqa: E402
@@ -143,3 +144,11 @@ def test_exercise_checks_use_package_values(capsys):
     assert exercises.check_answer_steps_without_goal(251) is True
     assert exercises.check_answer_steps_without_goal(250) is False
     assert exercises.check_answer_steps_without_goal(None) is None
+
+
+def test_outcome_summary_formats_rate_and_interval():
+    fake = [{"winner": w, "reward": np.zeros(5)} for w in [1] * 6 + [0] * 3 + [-1]]
+    summary = vh.outcome_summary(vh.outcome_table({"m": fake}))
+    lo, hi = (round(100 * x) for x in wilson_interval(6, 10))
+    assert summary.loc["m", "win"] == f"60% [{lo}%, {hi}%]"
+    assert summary.loc["m", "games"] == 10

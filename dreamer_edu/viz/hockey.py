@@ -37,10 +37,10 @@ OBSERVATION_ENTRIES = [
 ]
 # (index, name, meaning, units) of player one's 4 action numbers (spec section 4).
 ACTION_ENTRIES = [
-    (0, "force_x", f"push along x: force = a * {h.FORCE_MULTIPLIER:.0f} N", "1 (clipped to [-1, 1])"),
-    (1, "force_y", f"push along y: force = a * {h.FORCE_MULTIPLIER:.0f} N", "1 (clipped to [-1, 1])"),
-    (2, "torque", f"turn the racket: torque = a * {h.TORQUE_MULTIPLIER:.0f} N m", "1 (clipped to [-1, 1])"),
-    (3, "shoot", "release a held puck when a > 0.5", "1 (clipped to [-1, 1])"),
+    (0, "force_x", "push the racket along x (player two's x is mirrored)", f"x {h.FORCE_MULTIPLIER:.0f} N"),
+    (1, "force_y", "push the racket along y", f"x {h.FORCE_MULTIPLIER:.0f} N"),
+    (2, "torque", "turn the racket", f"x {h.TORQUE_MULTIPLIER:.0f} N m"),
+    (3, "shoot", "release a held puck", "on when > 0.5"),
 ]
 
 
@@ -149,6 +149,24 @@ def reward_statistics(episodes) -> dict:
     }
 
 
+def catch_to_goal_steps(episodes) -> np.ndarray:
+    """For each game player one won after catching the puck: steps from its last catch to the goal (G,).
+
+    A catch is a step whose observation shows player one's keep-puck timer at its start value (15).  The catch
+    (and the aiming while holding) is what earns the goal, so this is how far back credit has to travel
+    (guide ch. 5, 7 and 11: the imagination horizon is 15 steps).
+    """
+    _check_episodes(episodes)
+    gaps = []
+    for ep in episodes:
+        if ep["winner"] != 1:
+            continue
+        catches = np.nonzero(ep["obs"][:, 16] == h.MAX_TIME_KEEP_PUCK)[0]     # (K,) steps with a fresh catch
+        if len(catches):
+            gaps.append(len(ep["obs"]) - 1 - catches[-1])
+    return np.array(gaps, dtype=int)
+
+
 # ----------------------------------------------------------------------------------------- outcomes
 def outcome_counts(episodes) -> tuple[int, int, int]:
     """(wins, draws, losses) of player one over ``episodes`` (each with ``winner`` in {1, 0, -1})."""
@@ -181,6 +199,18 @@ def outcome_table(matchups: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("matchup")
 
 
+def outcome_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """``outcome_table`` for reading: each rate as "23% [12%, 41%]" (rate and 95% Wilson interval)."""
+    out = pd.DataFrame(index=table.index)
+    out["games"] = table["games"]
+    for outcome in ("win", "draw", "loss"):
+        out[outcome] = [f"{r:.0%} [{lo:.0%}, {hi:.0%}]" for r, lo, hi in
+                        zip(table[outcome], table[f"{outcome}_low"], table[f"{outcome}_high"])]
+    out["mean length (steps)"] = table["mean_length"].round(1)
+    out["mean return"] = table["mean_return"].round(2)
+    return out
+
+
 def plot_outcomes(table: pd.DataFrame, path=None):
     """Grouped bars: win/draw/loss rate per matchup with the Wilson intervals as error bars."""
     import matplotlib.pyplot as plt
@@ -191,11 +221,12 @@ def plot_outcomes(table: pd.DataFrame, path=None):
     x = np.arange(len(table))
     width = 0.26
     colours = {"win": "tab:green", "draw": "tab:gray", "loss": "tab:red"}
+    plural = {"win": "wins", "draw": "draws", "loss": "losses"}
     for k, outcome in enumerate(("win", "draw", "loss")):
         rate = 100 * table[outcome].to_numpy()
         err = 100 * np.stack([table[outcome] - table[f"{outcome}_low"], table[f"{outcome}_high"] - table[outcome]])
         ax.bar(x + (k - 1) * width, rate, width, yerr=err, capsize=3, color=colours[outcome],
-               label=f"player one {outcome}s")
+               label=f"player one {plural[outcome]}")
     ax.set_xticks(x, [f"{m}\n({g} games)" for m, g in zip(table.index, table["games"])])
     ax.set_ylabel("share of games (%)")
     ax.set_ylim(0, 100)
@@ -221,9 +252,13 @@ def plot_rewards(episode, stats: dict, path=None):
     axes[0].plot(steps, shaping, color="tab:orange", label="closeness penalty")
     axes[0].stem(steps[goal != 0], goal[goal != 0], linefmt="tab:blue", markerfmt="o", basefmt=" ",
                  label="goal reward")
+    low = int(np.argmin(shaping))
+    axes[0].annotate(f"closeness penalty (largest here: {-shaping[low]:.2f})", (steps[low], shaping[low]),
+                     xytext=(0.05, 0.35), textcoords="axes fraction", fontsize=8,
+                     arrowprops={"arrowstyle": "->", "color": "0.4"})
     axes[0].set_xlabel("step of the game")
     axes[0].set_ylabel("reward")
-    axes[0].set_title("One game: reward per step")
+    axes[0].set_title(f"One game (winner: player {'one' if goal[-1] > 0 else 'two'}): reward per step")
     axes[0].legend(fontsize=8)
     limit = max_game_steps()
     bins = np.linspace(0, limit + 1, 27)
