@@ -187,3 +187,27 @@ def check_answer_horizon_seconds(answer) -> bool | None:
     from ..envs.hockey import DT
 
     return _check(answer, Config().horizon * DT, 1e-6, "H steps of dt = 1/FPS each")
+
+
+# ------------------------------------------------------------------------------------------- 08: full training
+def check_answer_env_steps_per_update(answer) -> bool | None:
+    """Guide's config: replay ratio 32, batch 32 x 32.  Environment steps between two gradient updates?"""
+    return _check(answer, 1.0 / Config().updates_per_env_step, 0.01,
+                  "one update replays batch_size * batch_length steps; the replay ratio is replayed steps per env step")
+
+
+def check_answer_updates_in_quick_run(answer) -> bool | None:
+    """Config.quick(), TRAIN_SHOOTING, 9,000 env steps, every warmup game the full length: how many updates?"""
+    from ..envs.hockey import MAX_TIMESTEPS
+
+    c = Config.quick()
+    expected = (9000 - c.warmup_episodes * MAX_TIMESTEPS["TRAIN_SHOOTING"]) * c.updates_per_env_step
+    return _check(answer, expected, 1.0, "warmup games (random actions) do not train; after them every env step "
+                  "earns replay_ratio / (batch_size * batch_length) updates")
+
+
+def check_answer_wilson_upper(answer) -> bool | None:
+    """Upper end of the 95% Wilson interval for 23 wins in 50 games (as a fraction)."""
+    from ..evaluate import wilson_interval
+
+    return _check(answer, wilson_interval(23, 50)[1], 0.005, "evaluate.wilson_interval(successes, trials)")
