@@ -122,8 +122,9 @@ assert viz.puck_entries() == [12, 13, 14, 15]
 assert list(obs_table.index[obs_table["name"].str.startswith("puck")]) == viz.puck_entries()
 
 # %% [markdown]
-# The actions: four numbers, each clipped to [-1, 1] by the game; the units column says what one unit does. The ranges are those the weak BasicOpponent
-# used when it played as player one, and those of uniformly random actions.
+# The actions: four numbers, each clipped to [-1, 1] by the game; the units column says what one unit does.
+# The ranges are those the weak BasicOpponent used when it played as player one, and those of uniformly random
+# actions.
 
 # %%
 action_table = viz.action_table(weak_games)
@@ -296,7 +297,8 @@ assert stats["weak vs weak"]["lengths"].mean() > 150
 # Fewer than one step in 200 carries a goal reward: at most one per game, in its last step. The guide's
 # picture ("1% of timesteps: reward = ±10", ch. 10) overstates that at least twice over, and its "99% of
 # timesteps: reward = 0" misses the closeness penalty, which is nonzero in more than 10% of the steps in every
-# matchup (see the table). The random player's return is dominated by that penalty: its racket wanders far from the puck.
+# matchup (see the table). The random player's return is dominated by that penalty: its racket wanders far from
+# the puck.
 #
 # Left: one decided game's rewards; middle: how long games last (draws pile up at 251 steps); right: returns.
 
@@ -322,8 +324,9 @@ fig
 # %%
 gaps = viz.catch_to_goal_steps(matchups["strong vs weak"])
 horizon = Config().horizon
-print(f"{len(gaps)} goals by the strong bot after a catch: median {np.median(gaps):.0f} steps from the last "
-      f"catch to the goal (10%-90%: {np.percentile(gaps, 10):.0f}-{np.percentile(gaps, 90):.0f}); horizon {horizon}")
+low, mid, high = np.percentile(gaps, [10, 50, 90])
+print(f"{len(gaps)} goals by the strong bot after a catch: median {mid:.0f} steps from the last catch to the "
+      f"goal (10%-90%: {low:.0f}-{high:.0f}); imagination horizon {horizon}")
 assert horizon == 15 and len(gaps) >= 5 and np.median(gaps) > horizon
 
 # %% [markdown]

@@ -45,12 +45,13 @@ ACTION_ENTRIES = [
 
 
 def _check_episodes(episodes) -> None:
+    """A clear error for an empty list of episodes (every summary of ch. 1-2, 11, 12 needs data)."""
     if not episodes:
         raise ValueError("need at least one episode (a list of dicts from collect_episodes)")
 
 
 def _ranges(values: np.ndarray, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column percentiles of (N, D) values -> two (D,) arrays."""
+    """Per-column percentiles of (N, D) values -> two (D,) arrays (for the tables of guide ch. 1-2)."""
     return np.percentile(values, low, axis=0), np.percentile(values, high, axis=0)
 
 
@@ -87,26 +88,30 @@ def action_table(episodes, low: float = 1.0, high: float = 99.0) -> pd.DataFrame
 
 
 def puck_entries() -> list[int]:
-    """Observation indices that describe the puck, read off the env's mirror map: the only entries that the
-    half turn to player two's view keeps in place and negates (timers swap, player blocks swap)."""
+    """Observation indices that describe the puck (guide ch. 1-2), read off the env's mirror map: the only
+    entries that the half turn to player two's view keeps in place and negates (timers swap, player blocks
+    swap)."""
     return [i for i in range(len(h.MIRROR_INDEX)) if h.MIRROR_INDEX[i] == i and h.MIRROR_SIGN[i] < 0]
 
 
 # ----------------------------------------------------------------------------------------- rewards
 def goal_reward() -> float:
-    """The reward of the step in which player one scores, shaping left out: asked from ``HockeyEnv.get_reward``."""
+    """The reward of the step in which player one scores, shaping left out (guide ch. 11, 15): asked from
+    ``HockeyEnv.get_reward``."""
     env = h.HockeyEnv()
     env.done = True
     return env.get_reward({"winner": 1, "reward_closeness_to_puck": 0.0})
 
 
 def closeness_factor(mode: str = "NORMAL") -> float:
-    """Reward per metre of racket-puck distance and step while the puck waits in player one's half (< 0)."""
+    """Reward per metre of racket-puck distance and step while the puck waits in player one's half (< 0;
+    guide ch. 15: the dense part of hockey's reward)."""
     return -30.0 / (h.MAX_DIST * h.MAX_TIMESTEPS[h.parse_mode(mode).name] / 2)
 
 
 def max_game_steps(mode: str = "NORMAL") -> int:
-    """Steps of a game that nobody wins: the clock is checked after the step counter reaches the limit."""
+    """Steps of a game that nobody wins (guide ch. 12, 15: "250-step episodes"): the clock is checked after
+    the step counter reaches the limit, so one step more."""
     return h.MAX_TIMESTEPS[h.parse_mode(mode).name] + 1
 
 
@@ -169,7 +174,7 @@ def catch_to_goal_steps(episodes) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------------- outcomes
 def outcome_counts(episodes) -> tuple[int, int, int]:
-    """(wins, draws, losses) of player one over ``episodes`` (each with ``winner`` in {1, 0, -1})."""
+    """(wins, draws, losses) of player one over ``episodes`` (each with ``winner`` in {1, 0, -1}; guide ch. 12)."""
     _check_episodes(episodes)
     winners = [int(ep["winner"]) for ep in episodes]
     if any(w not in (-1, 0, 1) for w in winners):
@@ -200,7 +205,7 @@ def outcome_table(matchups: dict) -> pd.DataFrame:
 
 
 def outcome_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """``outcome_table`` for reading: each rate as "23% [12%, 41%]" (rate and 95% Wilson interval)."""
+    """``outcome_table`` for reading (guide ch. 12): each rate as "23% [12%, 41%]" (rate and 95% Wilson interval)."""
     out = pd.DataFrame(index=table.index)
     out["games"] = table["games"]
     for outcome in ("win", "draw", "loss"):
@@ -212,7 +217,7 @@ def outcome_summary(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot_outcomes(table: pd.DataFrame, path=None):
-    """Grouped bars: win/draw/loss rate per matchup with the Wilson intervals as error bars."""
+    """Grouped bars (guide ch. 12): win/draw/loss rate per matchup with the Wilson intervals as error bars."""
     import matplotlib.pyplot as plt
 
     from .plots import finish
@@ -238,7 +243,8 @@ def plot_outcomes(table: pd.DataFrame, path=None):
 
 
 def plot_rewards(episode, stats: dict, path=None):
-    """Left: one game's reward per step, goal part and shaping part.  Middle: game lengths.  Right: returns.
+    """Guide ch. 10-11 (sparse rewards).  Left: one game's reward per step, goal part and shaping part.
+    Middle: game lengths.  Right: returns.
 
     ``episode``: one decided game (``collect_episodes`` dict); ``stats``: ``{label: reward_statistics(...)}``.
     """
@@ -280,7 +286,8 @@ def plot_rewards(episode, stats: dict, path=None):
 
 # ----------------------------------------------------------------------------------------- pictures
 def play_to(env, steps: int, player: str = "weak", seed: int = 0) -> np.ndarray:
-    """Reset ``env`` (a ``make_env`` env) with ``seed`` and let ``player`` play ``steps`` steps; the observation."""
+    """Reset ``env`` (a ``make_env`` env) with ``seed`` and let ``player`` play ``steps`` steps; returns the
+    observation (18,) then (guide ch. 1-2: a state to look at)."""
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
     act = _player(player, np.random.default_rng(seed))
@@ -293,7 +300,7 @@ def play_to(env, steps: int, player: str = "weak", seed: int = 0) -> np.ndarray:
 
 
 def _outline(body) -> np.ndarray:
-    """A body's first polygon fixture in observation coordinates (metres from the centre), (K, 2)."""
+    """A body's first polygon fixture in observation coordinates (metres from the centre), (K, 2) (ch. 1-2)."""
     corners = [body.transform * v for v in body.fixtures[0].shape.vertices]
     return np.array(corners) - (h.CENTER_X, h.CENTER_Y)
 
@@ -359,8 +366,9 @@ def plot_rink(game, obs: np.ndarray, path=None, arrow_scale: float = 0.1):
 
 def record_match(player: str = "strong", opponent: str = "weak", seed: int = 0, winner: int | None = 1,
                  tries: int = 50):
-    """Play and render one game (frames (480, 600, 3) uint8 each), trying seeds ``seed, seed+1, ...`` until
-    player one's result is ``winner`` (None: the first game).  Returns ``(frames, info, seed_used)``."""
+    """Guide ch. 12 (recording games).  Play and render one game (frames (480, 600, 3) uint8 each), trying
+    seeds ``seed, seed+1, ...`` until player one's result is ``winner`` (None: the first game).  Returns
+    ``(frames, info, seed_used)``."""
     from ..envs import make_env
     from ..envs.recording import record_episode
 
@@ -377,14 +385,14 @@ def record_match(player: str = "strong", opponent: str = "weak", seed: int = 0, 
 
 
 def frame_indices(count: int, frames: int) -> list[int]:
-    """``frames`` evenly spaced indices from 0 to ``count - 1`` (both ends included)."""
+    """``frames`` evenly spaced indices from 0 to ``count - 1`` (both ends included), for a frame strip (ch. 12)."""
     if frames < 2 or count < frames:
         raise ValueError(f"need 2 <= frames <= count, got frames={frames}, count={count}")
     return [int(round(i)) for i in np.linspace(0, count - 1, frames)]
 
 
 def plot_frame_strip(frames, indices, path=None):
-    """Rendered frames side by side, each titled with its step number (frame 0 is the reset)."""
+    """Rendered frames side by side, each titled with its step number (frame 0 is the reset; guide ch. 12)."""
     import matplotlib.pyplot as plt
 
     from .plots import finish
@@ -400,7 +408,8 @@ def plot_frame_strip(frames, indices, path=None):
 
 
 def save_game_gif(frames, path, every: int = 2, shrink: int = 2, fps: int = 25):
-    """Write every ``every``-th frame, downsampled by ``shrink`` in each direction, as a GIF (small files)."""
+    """Write every ``every``-th frame, downsampled by ``shrink`` in each direction, as a GIF (small files;
+    guide ch. 12).  At the defaults (every 2nd frame at 25 fps) the GIF plays at the game's real speed."""
     from ..envs.recording import save_gif
 
     if every < 1 or shrink < 1:
