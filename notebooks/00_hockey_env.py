@@ -158,7 +158,9 @@ assert action_table["random low"].max() < -0.95 and action_table["random high"].
 game = env.game
 centre = np.array([game_rules.CENTER_X, game_rules.CENTER_Y])
 assert np.allclose(obs[0:2], [-3, 0]) and np.allclose(obs[6:8], [3, 0])
-obs = viz.play_to(env, 20, player="weak", seed=3)                   # a state 20 steps into a game
+start, _ = env.reset(seed=3)                                        # a reset state ...
+assert np.allclose(start[0:2], [-3, 0]) and np.allclose(start[6:8], [3, 0]) and not start[[3, 4, 9, 10, 14, 15]].any()
+obs = viz.play_to(env, 20, player="weak", seed=3)                   # ... and the state 20 steps later
 assert np.allclose(obs[0:2], np.array(game.player1.position) - centre, atol=1e-5)
 assert np.allclose(obs[6:8], np.array(game.player2.position) - centre, atol=1e-5)
 assert np.allclose(obs[12:14], np.array(game.puck.position) - centre, atol=1e-5)
@@ -181,13 +183,14 @@ for _ in range(5):
 assert np.array_equal(a, b)
 
 # %% [markdown]
-# The picture below is that state, 20 steps into a game: the rackets' origins, the puck, and their velocities as
-# arrows, labelled with the observation entries that hold them. Player one has just caught the puck, so its
-# timer `obs[16]` reads 15.
+# The picture below is that state, 20 steps into a game: the rackets, the puck, and their velocities as arrows,
+# labelled with the observation entries that hold them (a racket's position is a point on its body, the origin of
+# its shape). Crosses mark where the three stood at the reset, all at rest. Player one has just caught the puck,
+# so its timer `obs[16]` reads 15.
 
 # %%
 assert obs[16] == 15 and obs[17] == 0
-fig = viz.plot_rink(game, obs, path=plots.figure_path(NAME, "rink", QUICK))
+fig = viz.plot_rink(game, obs, path=plots.figure_path(NAME, "rink", QUICK), start=start)
 fig
 
 # %% [markdown]

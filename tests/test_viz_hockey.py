@@ -127,6 +127,13 @@ def test_plots_draw_what_they_are_given(games):
     assert len(fig.axes[0].patches) >= 8                # walls, goals, rackets, puck, arrows
     with pytest.raises(ValueError):
         vh.plot_rink(env.game, obs[:4])
+    start, _ = env.reset(seed=3)
+    obs = vh.play_to(env, 20, player="weak", seed=3)
+    fig = vh.plot_rink(env.game, obs, start=start)
+    crosses = [line for line in fig.axes[0].lines if line.get_marker() == "x"]
+    assert [tuple(c.get_xydata()[0]) for c in crosses] == [tuple(start[0:2]), tuple(start[6:8]), tuple(start[12:14])]
+    with pytest.raises(ValueError):
+        vh.plot_rink(env.game, obs, start=start[:3])
     with pytest.raises(ValueError):
         vh.play_to(env, -1)
     table = vh.outcome_table({"a": games, "b": games})

@@ -305,11 +305,12 @@ def _outline(body) -> np.ndarray:
     return np.array(corners) - (h.CENTER_X, h.CENTER_Y)
 
 
-def plot_rink(game, obs: np.ndarray, path=None, arrow_scale: float = 0.1):
+def plot_rink(game, obs: np.ndarray, path=None, arrow_scale: float = 0.1, start: np.ndarray | None = None):
     """The table seen from above in observation coordinates, labelled with the observation entries (ch. 1-2).
 
     ``game``: a built-in ``HockeyEnv`` after ``reset`` (``make_env(...).game``); ``obs``: its current
-    observation (18,).  Arrows show velocities (length = ``arrow_scale`` s of motion).
+    observation (18,).  Arrows show velocities (length = ``arrow_scale`` s of motion).  ``start``: the
+    observation at the game's reset (18,), drawn as crosses where the rackets and the puck began.
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Circle, Polygon
@@ -348,6 +349,14 @@ def plot_rink(game, obs: np.ndarray, path=None, arrow_scale: float = 0.1):
         ax.annotate(text, (x, y), xytext=place, ha="center", fontsize=9, color="0.1",
                     bbox={"boxstyle": "round", "fc": "white", "ec": colour},
                     arrowprops={"arrowstyle": "-", "color": "0.5"})
+    if start is not None:
+        start = np.asarray(start, np.float64)
+        if start.shape != (18,):
+            raise ValueError(f"start must have shape (18,), got {start.shape}")
+        for pos, colour in ((0, colour_one), (6, colour_two), (12, "black")):
+            ax.plot(start[pos], start[pos + 1], marker="x", markersize=9, mew=2, color=colour, linestyle="none")
+        ax.annotate("x: where they stood at the reset", (start[6], start[7]), xytext=(2.0, 0.8), fontsize=8,
+                    color="0.3", arrowprops={"arrowstyle": "-", "color": "0.6"})
     ax.annotate("centre (0, 0)", (0, 0), xytext=(0.3, 1.1), fontsize=8, color="0.4",
                 arrowprops={"arrowstyle": "-", "color": "0.6"})
     ax.text(0, -3.0, f"keep-puck timers: obs[16] = {obs[16]:.0f}, obs[17] = {obs[17]:.0f} (not drawn)",
