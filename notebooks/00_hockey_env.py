@@ -290,6 +290,7 @@ assert draws and set(draws) == {251}                                  # a game w
 assert all(s["shaping_step_fraction"] > 0.10 for s in stats.values())
 assert stats["random vs weak"]["shaping_returns"].mean() < -10
 assert stats["random vs weak"]["shaping_returns"].mean() < stats["weak vs weak"]["shaping_returns"].mean() - 5
+assert abs(stats["random vs weak"]["shaping_returns"].mean()) > 2 * abs(stats["random vs weak"]["goal_returns"].mean())
 finals = {w: [ep["reward"][-1] for eps in matchups.values() for ep in eps if ep["winner"] == w] for w in (1, 0, -1)}
 assert all(10 + viz.closeness_factor() * diagonal <= r <= 10 for r in finals[1])      # +10, plus the penalty
 assert all(-10 + viz.closeness_factor() * diagonal <= r <= -10 for r in finals[-1])   # -10, plus the penalty
