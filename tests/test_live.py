@@ -42,6 +42,12 @@ def test_recorded_series_equal_trainer_history_and_eval_csv(run):
     assert entropy.tolist() == [r["behavior/entropy_mean"] for r in trainer.history]
     assert live.floor == trainer.config.return_norm_floor == 1.0
     assert live.updates_per_env_step == pytest.approx(16.0 / (4 * 8))
+    low, high = live.entropy_bounds                            # 4 dims of 1.419 + log sigma, log sigma in [-0.5, 2]
+    assert low == pytest.approx(4 * (0.5 * math.log(2 * math.pi * math.e) - 0.5)) == pytest.approx(3.675, abs=1e-3)
+    assert high == pytest.approx(4 * (0.5 * math.log(2 * math.pi * math.e) + 2.0))
+    _, ent_min = live.series("behavior/entropy_min")
+    _, ent_max = live.series("behavior/entropy_max")
+    assert (ent_min >= low - 1e-3).all() and (ent_max <= high + 1e-3).all()
 
 
 def test_updates_follow_the_logging_interval_and_replay_ratio(run):

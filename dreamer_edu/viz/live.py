@@ -71,6 +71,7 @@ class LiveDiagnostics:
         self.rows: list[dict[str, float]] = []    # one per logging interval, as in Trainer.history
         self.evals: list[dict] = []               # one per evaluation, as in eval.csv
         self.updates_per_env_step: float | None = None
+        self.entropy_bounds: tuple[float, float] | None = None   # what the actor's std limits allow (nats)
         self.handle = None
         self.redraws = 0
         self._last_draw = -math.inf
@@ -91,6 +92,7 @@ class LiveDiagnostics:
     def _from_trainer(self, trainer) -> None:
         self.floor = float(trainer.config.return_norm_floor)
         self.updates_per_env_step = float(trainer.config.updates_per_env_step)
+        self.entropy_bounds = entropy_bounds(trainer.config, trainer.agent.action_dim)
 
     # --- recording ----------------------------------------------------------------------------------------
     def add_metrics(self, env_steps: int, updates: int, metrics: dict) -> dict:
@@ -186,6 +188,10 @@ class LiveDiagnostics:
         ax.fill_between(x, low, high, color="C0", alpha=0.25, label="min to max")
         ax.plot(x, mean, color="C0", label="mean")
         ax.axhline(0.0, color="black", linewidth=0.8)
+        if self.entropy_bounds is not None:
+            for bound in self.entropy_bounds:
+                ax.axhline(bound, color="grey", linestyle="--", linewidth=0.8)
+            ax.plot([], [], color="grey", linestyle="--", linewidth=0.8, label="limits set by the std bounds")
         ax.set_ylabel("entropy (nats, pre-tanh Normal)")
         ax.legend(fontsize=8)
 
@@ -266,6 +272,18 @@ class LiveDiagnostics:
         else:
             plt.close(fig)
         return path
+
+
+def entropy_bounds(config, action_dim: int) -> tuple[float, float]:
+    """Lowest and highest entropy (nats, summed over ``action_dim``) that the actor's std limits allow (ch. 6):
+    each dimension's Normal has 0.5 ln(2 pi e) + log sigma."""
+    from ..distributions import gaussian_entropy_per_dim
+
+    if config.actor_dist == "tanh_normal":
+        low, high = config.log_std_min, config.log_std_max
+    else:
+        low, high = math.log(config.min_std), math.log(config.max_std)
+    return action_dim * gaussian_entropy_per_dim(low), action_dim * gaussian_entropy_per_dim(high)
 
 
 def require_gpu(flag: bool, cuda_available: bool | None = None) -> bool:
