@@ -60,8 +60,10 @@ print(f"device available: {DEVICE} (the small run below stays on the CPU); quick
 
 NAME = "08_full_training"
 STEPS = 1_000 if QUICK else 9_000          # environment steps of the small training run
+MORE_STEPS = 160 if QUICK else 6_000      # environment steps added after resuming the run
 EVAL_EVERY = 400 if QUICK else 3_000       # evaluate the greedy policy this often (in env steps)
-GAMES = 10 if QUICK else 50                # games per evaluation and per matchup below
+GAMES = 10 if QUICK else 50                # games per evaluation during training
+MATCH_GAMES = 4 if QUICK else 50          # games per matchup in section 5
 
 # %% [markdown]
 # ## 1. What the trainer does
@@ -100,6 +102,7 @@ assert guide.updates_per_env_step == 32 / (32 * 32) and 1 / guide.updates_per_en
 assert small.updates_per_env_step == 64 / (16 * 16) == 0.25          # one update every 4 env steps
 # a NORMAL game lasts at most 250 steps: the guide's config makes at most 250 / 32 = 7.8 updates per game
 assert MAX_TIMESTEPS["NORMAL"] * guide.updates_per_env_step == 7.8125
+assert abs(schedule.loc["parameters (M)", "guide: Config()"] - 2.19) < 0.02      # the "2.2 M" of section 6
 
 # %% [markdown]
 # ## 2. The same thing from the command line
@@ -141,20 +144,23 @@ assert random_shooting.win_rate <= 0.15          # random play rarely scores
 # %% [markdown]
 # Now the run. `LiveDiagnostics` is plugged into the trainer's two hooks: after every logging interval
 # (`on_log`) it records the averaged metrics, after every evaluation (`on_eval`) the win rate. In JupyterLab it
-# redraws one figure in place every few seconds; in a script or a test it only records, and we save the final
-# figure at the end. The six panels are the guide's chapter-14 checklist:
+# redraws one figure in place every few seconds; in a script or a test it only records, and we save the figure at
+# the end. The six panels are the guide's chapter-14 checklist:
 #
 # * **policy entropy** (mean, and the range over imagined states): positive, and falling slowly as the actor
 #   becomes sure of itself; negative entropy would mean the log-σ floor is too low (notebook 03);
 # * **return range S**: the spread of imagined returns that scales the actor's advantages (notebook 04). It never
 #   drops below its floor of 1; stuck *at* the floor means no reward reaches the critic;
-# * **world-model losses**: reconstruction, reward, continue and KL should fall, the KL towards the free nats;
+# * **world-model losses**: reconstruction, reward and continue should fall. The KL loss cannot drop below
+#   (0.5 + 0.1) × 1 free nat = 0.6, because both KL terms are clipped at the free nats; it starts there (prior
+#   and posterior agree while neither knows anything) and rises once the posterior carries information about
+#   the observations;
 # * **actor and critic losses**;
 # * **evaluation games**: the win, draw and loss rates of the greedy policy;
 # * **updates against env steps**: a straight line whose slope is the replay ratio's updates per env step.
 #
-# Full mode trains for 9,000 env steps (several minutes on a laptop CPU, more on a busy one; the cell prints the
-# time it took), quick mode for 1,000.
+# Full mode trains for 9,000 env steps here and 6,000 more after a resume in section 4 (many minutes on a busy CPU;
+# the cells print the time they took); quick mode for 1,000 and 160.
 
 # %%
 RUN_DIR = Path(tempfile.mkdtemp(prefix="dreamer_edu_08_")) if QUICK else Path("runs") / "08_shooting-seed42"
@@ -165,65 +171,108 @@ config = Config.quick(mode="TRAIN_SHOOTING", opponent="none", seed=42, total_env
 live = LiveDiagnostics()
 trainer = Trainer(config, RUN_DIR, progress=True, on_log=live.on_log, on_eval=live.on_eval)
 start = time.perf_counter()
-final = trainer.train()
+first_eval = trainer.train()
 train_seconds = time.perf_counter() - start
-diagnostics_png = live.save(plots.figure_path(NAME, "diagnostics", QUICK))
 print(f"{trainer.env_steps} env steps, {trainer.agent.updates} updates in {train_seconds:.0f} s "
       f"({trainer.env_steps / train_seconds:.0f} env steps/s on this machine); TensorBoard: {RUN_DIR / 'tb'}")
 
 # %% [markdown]
-# The final frame of the live figure (in JupyterLab the figure above already shows it):
-
-# %%
-display(Image(filename=str(diagnostics_png)))
-
-# %% [markdown]
 # What the run must show whatever the seed or the machine: every metric is finite, the recorded rows are the
-# trainer's own `history`, the entropy stays inside the bounds that the log-σ limits allow (4 dimensions of
+# trainer's own `history`, the entropy stays inside the limits that the log-σ bounds allow (4 dimensions of
 # 1.419 + log σ, with log σ in [-0.5, 2]: from 3.68 to 13.68 nats), S never drops below its floor, and the number
-# of updates follows from the replay ratio: none during the warmup games, then one per 4 env steps.
+# of updates follows from the replay ratio: none during the warmup games, then one per 4 env steps. The KL loss
+# starts at its clipped floor of 0.6 and never goes below.
 
 # %%
 history = pd.DataFrame(trainer.history)
 assert live.all_finite() and live.rows == trainer.history and len(history) >= 5
 low = 4 * gaussian_entropy_per_dim(config.log_std_min)      # 3.68 nats
 high = 4 * gaussian_entropy_per_dim(config.log_std_max)     # 13.68 nats
-assert abs(low - 3.68) < 0.01 and abs(high - 13.68) < 0.01
+assert abs(low - 3.68) < 0.01 and abs(high - 13.68) < 0.01 and live.entropy_bounds == (low, high)
 assert (history["behavior/entropy_min"] >= low - 1e-3).all() and (history["behavior/entropy_max"] <= high + 1e-3).all()
 assert (history["behavior/entropy_min"] <= history["behavior/entropy_mean"]).all()
 assert (history["diagnostics/return_range_S"] >= config.return_norm_floor - 1e-6).all()
+kl_floor = (config.kl_dynamics_scale + config.kl_representation_scale) * config.free_nats
+assert abs(kl_floor - 0.6) < 1e-9 and (history["world/kl_loss"] >= kl_floor - 1e-4).all()
+assert abs(history["world/kl_loss"].iloc[0] - kl_floor) < 0.02
 warmup_max = config.warmup_episodes * MAX_TIMESTEPS["TRAIN_SHOOTING"]   # warmup games last at most 80 steps
 assert (trainer.env_steps - warmup_max) * 0.25 - 1 <= trainer.agent.updates <= trainer.env_steps * 0.25
 assert STEPS <= trainer.env_steps < STEPS + MAX_TIMESTEPS["TRAIN_SHOOTING"]   # the last game is played to its end
 for name in ("checkpoint.pt", "replay.npz", "eval.csv", "config.json"):
     assert (RUN_DIR / name).is_file(), name
 assert any((RUN_DIR / "tb").iterdir())
-summary = live.summary()
-print({k: round(v, 3) if isinstance(v, float) else v for k, v in summary.items()})
+print("last evaluation:", first_eval)
 history[["env_steps", "updates", "behavior/entropy_mean", "diagnostics/return_range_S",
          "diagnostics/return_range_at_floor", "world/recon_loss", "world/reward_loss", "world/kl_loss",
          "behavior/actor_loss", "behavior/critic_loss"]].iloc[:: max(1, len(history) // 8)].round(3)
 
 # %% [markdown]
-# In full mode the run has to do more than run: its greedy policy must beat the random policy on the same 50
-# games, by at least 20 percentage points (a clear margin over the noise of 50 games; with seed 42 it scored in
-# about half of them). And S must have left its floor: rewards do reach the critic.
+# ## 4. Resuming a run, and training on
+#
+# A checkpoint holds everything the loop needs. `Trainer(..., resume=True)` ignores the config it is given and
+# reads the saved one; `total_env_steps=` raises the target (the CLI's `--resume --steps N`), and
+# `train(max_minutes=...)` stops early with a checkpoint (the CLI's `--minutes`). First we check that nothing was
+# lost, then we train on with the same live figure, which simply keeps growing.
+
+# %%
+resumed = Trainer(Config(), RUN_DIR, resume=True, progress=True, total_env_steps=trainer.env_steps + MORE_STEPS,
+                  on_log=live.on_log, on_eval=live.on_eval)
+print(f"resumed at env step {resumed.env_steps}, {resumed.agent.updates} updates, {resumed.episodes} games, "
+      f"buffer {len(resumed.buffer)} steps; target now {resumed.config.total_env_steps}")
+assert (resumed.env_steps, resumed.agent.updates, resumed.episodes) == \
+       (trainer.env_steps, trainer.agent.updates, trainer.episodes)
+assert resumed.config.replace(total_env_steps=STEPS) == trainer.config      # the saved config, not Config()
+assert all(torch.equal(p, q) for p, q in zip(resumed.agent.state_dict().values(), trainer.agent.state_dict().values()))
+
+# %%
+start = time.perf_counter()
+final = resumed.train()
+train_seconds += time.perf_counter() - start
+diagnostics_png = live.save(plots.figure_path(NAME, "diagnostics", QUICK))
+print(f"{resumed.env_steps} env steps, {resumed.agent.updates} updates, {train_seconds:.0f} s of training in all")
+if not live.live:                 # no live figure (a script, or a non-inline backend): show the saved one
+    display(Image(filename=str(diagnostics_png)))
+
+# %% [markdown]
+# The live record now holds both parts of the run, one after the other, and the resumed part went on at the
+# same pace of updates (`tests/test_trainer.py` checks that a resumed run ends with exactly the weights of an
+# uninterrupted one).
+
+# %%
+assert live.rows == trainer.history + resumed.history and live.all_finite()
+assert resumed.history[0]["updates"] > trainer.agent.updates and resumed.env_steps >= trainer.env_steps + MORE_STEPS
+assert abs((resumed.agent.updates - trainer.agent.updates) - (resumed.env_steps - trainer.env_steps) * 0.25) <= 1
+history = pd.DataFrame(live.rows)
+summary = live.summary()
+print({k: round(v, 3) if isinstance(v, float) else v for k, v in summary.items()})
+
+# %% [markdown]
+# In full mode the run has to do more than run. Its greedy policy must beat the random policy on the same 50
+# games, by at least 15 percentage points, and its mean return must be clearly higher (the return also counts
+# the small reward for staying close to the puck, so it moves long before the first goals). The checklist of
+# chapter 14 must read well too: S left its floor early (rewards reach the critic) and grew past 5; the entropy
+# fell (the actor became surer); the reconstruction loss fell to less than half and the reward loss fell; the
+# KL loss rose above its floor.
 
 # %%
 print("trained (greedy policy):", final)
 print("random:                 ", random_shooting.summary())
 if not QUICK:
-    assert final["win_rate"] >= random_shooting.win_rate + 0.20, (final, random_shooting.summary())
-    assert final["win_rate"] > final["loss_rate"]
-    assert summary["share_at_floor"] < 0.5 and history["diagnostics/return_range_S"].max() > 2.0
+    assert final["win_rate"] >= random_shooting.win_rate + 0.15, (final, random_shooting.summary())
+    assert final["mean_return"] > random_shooting.mean_return + 5
+    assert summary["share_at_floor"] < 0.5 and history["diagnostics/return_range_S"].max() > 5.0
+    first, last = history.iloc[:10].mean(), history.iloc[-10:].mean()
+    assert last["behavior/entropy_mean"] < first["behavior/entropy_mean"] - 0.5
+    assert last["world/recon_loss"] < first["world/recon_loss"] / 2 and last["world/reward_loss"] < first["world/reward_loss"]
+    assert last["world/kl_loss"] > kl_floor + 0.2
 
 # %% [markdown]
-# The learning curve comes from `eval.csv`, which the trainer appends to at every evaluation (the dotted line is
-# the random policy):
+# The learning curve comes from `eval.csv`, which the trainer appends to at every evaluation, before and after
+# the resume (the dotted line is the random policy):
 
 # %%
 fig = plots.plot_training_curve({"TRAIN_SHOOTING, seed 42": RUN_DIR},
-                                title="Greedy policy in the shooting drill, 50-game evaluations" if not QUICK else None)
+                                title="Greedy policy in the shooting drill, evaluation games")
 fig.axes[0].axhline(100 * random_shooting.win_rate, color="grey", linestyle=":", label="random policy: win")
 fig.axes[0].legend()
 fig = plots.finish(fig, plots.figure_path(NAME, "learning_curve", QUICK))
@@ -232,26 +281,6 @@ assert [r["env_steps"] for r in eval_rows] == [e["env_steps"] for e in live.eval
 assert eval_rows[-1]["win_rate"] == final["win_rate"]
 
 # %% [markdown]
-# ## 4. Resuming a run
-#
-# A checkpoint holds everything the loop needs. `Trainer(..., resume=True)` ignores the config it is given and
-# reads the saved one; `total_env_steps=` raises the target (the CLI's `--resume --steps N`), and
-# `train(max_minutes=...)` stops early with a checkpoint. Here we only open the checkpoint and check that
-# nothing was lost.
-
-# %%
-resumed = Trainer(Config(), RUN_DIR, resume=True, progress=False, total_env_steps=2 * STEPS)
-print(f"resumed at env step {resumed.env_steps}, {resumed.agent.updates} updates, {resumed.episodes} games, "
-      f"buffer {len(resumed.buffer)} steps; target now {resumed.config.total_env_steps}")
-assert (resumed.env_steps, resumed.agent.updates, resumed.episodes) == \
-       (trainer.env_steps, trainer.agent.updates, trainer.episodes)
-assert resumed.config.replace(total_env_steps=STEPS) == trainer.config      # the saved config, not Config()
-assert all(torch.equal(p, q) for p, q in zip(resumed.agent.state_dict().values(), trainer.agent.state_dict().values()))
-
-# %% [markdown]
-# Calling `resumed.train()` now would play on to 2 × `STEPS` env steps, exactly as if the run had never stopped
-# (`tests/test_trainer.py` checks that the weights come out identical).
-#
 # ## 5. How good is the agent, honestly?
 #
 # We load the agent from its checkpoint, the way you would after a long run (`evaluate.load_agent`), and let it
@@ -262,20 +291,23 @@ assert all(torch.equal(p, q) for p, q in zip(resumed.agent.state_dict().values()
 #
 # Each rate comes with a 95% Wilson interval: with 50 games a rate of 50% is only known to within about ±13
 # points. Do not expect much in the full game: the agent has never seen an opponent move, never defended, and
-# never had to win the puck back. A drill agent is a start, not a hockey player.
+# never had to win the puck back. A drill agent is a start, not a hockey player. In full mode we check that it
+# still scores in the drill on new seeds, and that against the weak bot it loses more games than it wins and wins
+# fewer than in the drill. Compare its loss rate with the random policy's in the table: a player that rushes at
+# the puck leaves its own goal open.
 
 # %%
 lo, hi = wilson_interval(25, 50)
 assert abs((hi - lo) / 2 - 0.13) < 0.005                               # 25 of 50: [36.6%, 63.4%]
 agent, saved_config, counters = load_agent(RUN_DIR)
-assert saved_config == trainer.config and counters["env_steps"] == trainer.env_steps
-assert all(torch.equal(p, q) for p, q in zip(agent.state_dict().values(), trainer.agent.state_dict().values()))
+assert saved_config == resumed.config and counters["env_steps"] == resumed.env_steps
+assert all(torch.equal(p, q) for p, q in zip(agent.state_dict().values(), resumed.agent.state_dict().values()))
 matchups = {"drill, no opponent": ("none", "TRAIN_SHOOTING"), "NORMAL vs weak": ("weak", "NORMAL"),
             "NORMAL vs strong": ("strong", "NORMAL")}
 outcomes, rows = {}, []
 for label, (opponent, mode) in matchups.items():
     for player, policy in (("trained", agent), ("random", None)):
-        outcome = play_games(policy, GAMES, opponent=opponent, mode=mode, seed=EVAL_SEED + 500)
+        outcome = play_games(policy, MATCH_GAMES, opponent=opponent, mode=mode, seed=EVAL_SEED + 500)
         outcomes[label, player] = outcome
         lo, hi = wilson_interval(outcome.wins, outcome.games)
         rows.append({"matchup": label, "player": player, "games": outcome.games, "win": outcome.win_rate,
@@ -285,14 +317,14 @@ pd.DataFrame(rows).round(3)
 
 # %%
 for outcome in outcomes.values():
-    assert outcome.games == GAMES and abs(outcome.win_rate + outcome.draw_rate + outcome.loss_rate - 1) < 1e-9
+    assert outcome.games == MATCH_GAMES and abs(outcome.win_rate + outcome.draw_rate + outcome.loss_rate - 1) < 1e-9
     lo, hi = wilson_interval(outcome.wins, outcome.games)
     assert lo <= outcome.win_rate <= hi
 if not QUICK:
     drill, drill_random = outcomes["drill, no opponent", "trained"], outcomes["drill, no opponent", "random"]
-    assert drill.win_rate >= drill_random.win_rate + 0.20                 # it learned the drill (new seeds)
+    assert drill.win_rate >= drill_random.win_rate + 0.15                 # it learned the drill (new seeds)
     weak = outcomes["NORMAL vs weak", "trained"]
-    assert weak.win_rate < 0.5 and weak.win_rate < drill.win_rate         # but it is no match for the weak bot
+    assert weak.loss_rate > weak.win_rate and weak.win_rate < drill.win_rate   # but no match for the weak bot
 
 # %% [markdown]
 # One recorded game of the drill (greedy policy, the first evaluation seed), saved as a GIF:
