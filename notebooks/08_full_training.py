@@ -99,6 +99,7 @@ schedule
 
 # %%
 assert guide.updates_per_env_step == 32 / (32 * 32) and 1 / guide.updates_per_env_step == 32
+assert 32 / guide.updates_per_env_step == 1024       # the guide's loop: 32 updates per env step instead
 assert small.updates_per_env_step == 64 / (16 * 16) == 0.25          # one update every 4 env steps
 # a NORMAL game lasts at most 250 steps: the guide's config makes at most 250 / 32 = 7.8 updates per game
 assert MAX_TIMESTEPS["NORMAL"] * guide.updates_per_env_step == 7.8125
@@ -107,12 +108,14 @@ assert abs(schedule.loc["parameters (M)", "guide: Config()"] - 2.19) < 0.02     
 # %% [markdown]
 # ## 2. The same thing from the command line
 #
-# Everything in this notebook is also a shell command. The small run below is
+# Everything in this notebook is also a shell command. The full-mode run below (section 3, then its resume in
+# section 4) is
 #
 # ```
-# python -m dreamer_edu train --quick --mode TRAIN_SHOOTING --opponent none --steps 9000 --run-dir runs/shooting
+# python -m dreamer_edu train --quick --mode TRAIN_SHOOTING --opponent none --seed 42 --steps 9000 --threads 1 \
+#     --config-override eval_every_steps=3000 eval_games=50 --run-dir runs/shooting
 # tensorboard --logdir runs/shooting/tb        # in a second terminal: every metric, live, in the browser
-# python -m dreamer_edu train --run-dir runs/shooting --resume --steps 20000   # later: continue the same run
+# python -m dreamer_edu train --run-dir runs/shooting --resume --steps 15000   # later: continue the same run
 # ```
 #
 # and `--minutes 30` stops a run after half an hour with a checkpoint, to be continued with `--resume`. The
@@ -250,9 +253,9 @@ print({k: round(v, 3) if isinstance(v, float) else v for k, v in summary.items()
 # In full mode the run has to do more than run. Its greedy policy must beat the random policy on the same 50
 # games, by at least 15 percentage points, and its mean return must be clearly higher (the return also counts
 # the small reward for staying close to the puck, so it moves long before the first goals). The checklist of
-# chapter 14 must read well too: S left its floor early (rewards reach the critic) and grew past 5; the entropy
-# fell (the actor became surer); the reconstruction loss fell to less than half and the reward loss fell; the
-# KL loss rose above its floor.
+# chapter 14 must read well too: S sat at its floor for less than half of the run (rewards reach the critic) and
+# grew past 5; the entropy fell (the actor became surer); the reconstruction loss fell to less than half and the
+# reward loss fell; the KL loss rose above its floor.
 
 # %%
 print("trained (greedy policy):", final)
@@ -274,6 +277,7 @@ if not QUICK:
 fig = plots.plot_training_curve({"TRAIN_SHOOTING, seed 42": RUN_DIR},
                                 title="Greedy policy in the shooting drill, evaluation games")
 fig.axes[0].axhline(100 * random_shooting.win_rate, color="grey", linestyle=":", label="random policy: win")
+fig.axes[0].axvline(trainer.env_steps, color="black", linewidth=0.8, linestyle="-.", label="resumed here")
 fig.axes[0].legend()
 fig = plots.finish(fig, plots.figure_path(NAME, "learning_curve", QUICK))
 eval_rows = plots.read_eval_csv(RUN_DIR)
@@ -292,9 +296,11 @@ assert eval_rows[-1]["win_rate"] == final["win_rate"]
 # Each rate comes with a 95% Wilson interval: with 50 games a rate of 50% is only known to within about ±13
 # points. Do not expect much in the full game: the agent has never seen an opponent move, never defended, and
 # never had to win the puck back. A drill agent is a start, not a hockey player. In full mode we check that it
-# still scores in the drill on new seeds, and that against the weak bot it loses more games than it wins and wins
-# fewer than in the drill. Compare its loss rate with the random policy's in the table: a player that rushes at
-# the puck leaves its own goal open.
+# still beats the random policy in the drill on new seeds (more wins, a mean return at least 5 higher), and that
+# against each bot it loses more games than it wins and wins fewer than in the drill. Compare its loss rates with
+# the random policy's in the table: a player that rushes at the puck leaves its own goal open. (In the drill there
+# is no opponent: a "loss" there is an own goal.) Compare, too, the drill's win rate here with the last evaluation
+# during training: two samples of 50 games from the same policy, each with its own interval.
 
 # %%
 lo, hi = wilson_interval(25, 50)
@@ -322,9 +328,11 @@ for outcome in outcomes.values():
     assert lo <= outcome.win_rate <= hi
 if not QUICK:
     drill, drill_random = outcomes["drill, no opponent", "trained"], outcomes["drill, no opponent", "random"]
-    assert drill.win_rate >= drill_random.win_rate + 0.15                 # it learned the drill (new seeds)
-    weak = outcomes["NORMAL vs weak", "trained"]
-    assert weak.loss_rate > weak.win_rate and weak.win_rate < drill.win_rate   # but no match for the weak bot
+    assert drill.win_rate > drill_random.win_rate + 0.05                  # it learned the drill (new seeds) ...
+    assert drill.mean_return > drill_random.mean_return + 5
+    for opponent in ("weak", "strong"):                                    # ... but is no match for either bot
+        full_game = outcomes[f"NORMAL vs {opponent}", "trained"]
+        assert full_game.loss_rate > full_game.win_rate and full_game.win_rate < drill.win_rate, opponent
 
 # %% [markdown]
 # One recorded game of the drill (greedy policy, the first evaluation seed), saved as a GIF:
@@ -353,7 +361,7 @@ loop_steps_per_s = 1 / (1 / measured["acting_env_steps_per_s"] + guide.updates_p
 hours = guide.total_env_steps / loop_steps_per_s / 3600
 print(f"guide's config on this CPU: {loop_steps_per_s:.1f} env steps/s -> {guide.total_env_steps:,} steps "
       f"take about {hours:.0f} hours")
-print(f"the small run above: {trainer.env_steps / train_seconds:.0f} env steps/s with Config.quick()")
+print(f"the small run above: {resumed.env_steps / train_seconds:.0f} env steps/s with Config.quick() (warmup included)")
 assert abs(loop_steps_per_s - 6.3) < 0.05 and 85 < hours < 90          # nearly four days: not a CPU job
 
 # %% [markdown]
