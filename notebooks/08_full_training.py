@@ -147,8 +147,8 @@ assert random_shooting.win_rate <= 0.15          # random play rarely scores
 # %% [markdown]
 # Now the run. `LiveDiagnostics` is plugged into the trainer's two hooks: after every logging interval
 # (`on_log`) it records the averaged metrics, after every evaluation (`on_eval`) the win rate. In JupyterLab it
-# redraws one figure in place every few seconds; in a script or a test it only records, and we save the figure at
-# the end. The six panels are the guide's chapter-14 checklist:
+# redraws one figure in place, at most every 10 seconds and after every evaluation; in a script or a test it only
+# records, and we save the figure at the end. The six panels are the guide's chapter-14 checklist:
 #
 # * **policy entropy** (mean, and the range over imagined states): positive, and falling slowly as the actor
 #   becomes sure of itself; negative entropy would mean the log-σ floor is too low (notebook 03);

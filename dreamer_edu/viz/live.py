@@ -60,7 +60,7 @@ def _number(row: dict, key: str, where: str) -> float:
 class LiveDiagnostics:
     """Records the trainer's metrics and evaluations and draws them (guide ch. 14)."""
 
-    def __init__(self, floor: float = 1.0, refresh_seconds: float = 5.0, live: bool | None = None):
+    def __init__(self, floor: float = 1.0, refresh_seconds: float = 10.0, live: bool | None = None):
         if not (math.isfinite(floor) and floor > 0):
             raise ValueError(f"floor (the Moments floor of S) must be a finite number > 0, got {floor!r}")
         if not refresh_seconds >= 0:
