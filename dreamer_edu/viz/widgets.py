@@ -442,3 +442,37 @@ def fit_sparse_reward_heads(steps: int = 300, batch_size: int = 256, hidden: int
             "twohot_decoded": float(decoded.mean()),
             "mass_minus_goal": near(-10.0), "mass_zero": near(0.0), "mass_plus_goal": near(10.0),
             "losses": np.array(losses), "steps": steps}
+
+
+# ------------------------------------------------------------------------------------------------------
+# DreamSmooth (ch. 11)
+# ------------------------------------------------------------------------------------------------------
+def dreamsmooth_explorer(episodes: list[dict], save_to=None):
+    """Sliders for alpha (the guide's backward EMA and the paper's causal EMA), sigma (Gaussian) and width (box),
+    a kernel dropdown and how many of ``episodes`` to show end to end.  Plots raw and smoothed rewards with the
+    game boundaries; returns ``dreamsmooth_plots.smoothing_numbers`` (the plotted arrays and per-game totals).
+
+    ``episodes``: real games, e.g. from ``experiments.collect_episodes`` (dicts with ``reward`` and ``is_last``).
+    """
+    import ipywidgets as ipw
+
+    from . import dreamsmooth_plots
+
+    if len(episodes) == 0:
+        raise ValueError("dreamsmooth_explorer needs at least one episode to show")
+
+    def show(method, alpha, sigma, width, games):
+        numbers = dreamsmooth_plots.smoothing_numbers(episodes[:games], method=method, alpha=alpha, sigma=sigma,
+                                                      width=width, causal_alpha=alpha)
+        dreamsmooth_plots.plot_smoothing(numbers, save_to)
+        return numbers
+
+    methods = [(dreamsmooth_plots.LABELS[m], m) for m in ("ema", "causal_ema", "gaussian", "uniform", "none")]
+    return _interactive(show,
+                        method=ipw.Dropdown(options=methods, value="ema", description="kernel"),
+                        alpha=_slider(0.5, 0.0, 0.95, 0.01, "alpha (EMAs)"),
+                        sigma=_slider(3.0, 0.5, 10.0, 0.5, "sigma (Gaussian)"),
+                        width=ipw.IntSlider(value=9, min=1, max=31, step=2, description="width (box)",
+                                            continuous_update=False, style={"description_width": "initial"}),
+                        games=ipw.IntSlider(value=1, min=1, max=len(episodes), step=1, description="games shown",
+                                            continuous_update=False, style={"description_width": "initial"}))
