@@ -211,3 +211,35 @@ def check_answer_wilson_upper(answer) -> bool | None:
     from ..evaluate import wilson_interval
 
     return _check(answer, wilson_interval(23, 50)[1], 0.005, "evaluate.wilson_interval(successes, trials)")
+
+
+# ------------------------------------------------------------------------------------------------ 06: DreamSmooth
+def check_answer_backward_ema_total(answer) -> bool | None:
+    """Total of a lone +10, far from its episode's start, after the guide's backward EMA with alpha = 0.8."""
+    from ..dreamsmooth import ema_smooth
+
+    rewards = torch.zeros(500, dtype=torch.float64)
+    rewards[-1] = 10.0
+    expected = float(ema_smooth(rewards, 0.8, None).sum())
+    return _check(answer, expected, 0.05, "the kernel is 1, a, a^2, ...: a geometric series, times 10")
+
+
+def check_answer_causal_goal_step(answer) -> bool | None:
+    """The reward the goal step is trained on when a last-step +10 goes through the paper's causal EMA (0.33)."""
+    from ..dreamsmooth import causal_ema_smooth
+
+    rewards = torch.zeros(100, dtype=torch.float64)
+    rewards[-1] = 10.0
+    expected = float(causal_ema_smooth(rewards, 0.33, None)[-1])
+    return _check(answer, expected, 0.01, "r~_t = a r~_(t-1) + (1 - a) r_t, and r~_(t-1) is 0 before the goal")
+
+
+def check_answer_box_goal_step(answer) -> bool | None:
+    """The reward on the goal step itself after a centred box of width 9 smooths a last-step +10."""
+    from ..dreamsmooth import uniform_smooth
+
+    rewards = torch.zeros(100, dtype=torch.float64)
+    rewards[-1] = 10.0
+    expected = float(uniform_smooth(rewards, 9, None)[-1])
+    return _check(answer, expected, 0.01, "only the box's half that lies inside the game is kept, "
+                                          "and it is rescaled to carry the whole +10")
