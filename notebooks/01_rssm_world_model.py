@@ -81,6 +81,7 @@ pd.DataFrame({"part": ["h (GRU)", "z (L x K one-hots)", "features [h, z]"],
 assert state.deter.shape == (2, 256) and state.stoch.shape == (2, 16, 16)
 assert config.stoch_size == 16 * 16 == 256 and config.feature_size == 256 + 256 == 512
 assert state.features().shape == (2, config.feature_size)
+assert abs(config.latent_classes ** config.latent_length - 1.8e19) < 0.05e19   # values a one-hot z can take
 
 # %% [markdown]
 # A one-hot z with 16 variables of 16 classes can take 16¹⁶ ≈ 1.8·10¹⁹ values, yet it costs only 256 numbers.
@@ -209,10 +210,10 @@ assert post_entropy < prior_entropy
 # * dynamics loss `0.5 · max(free, KL(sg(post) ‖ prior))`: the posterior is held fixed, the prior is trained;
 # * representation loss `0.1 · max(free, KL(post ‖ sg(prior)))`: the prior is held fixed, the posterior is trained.
 #
-# (sg = stop gradient.) The guide writes the second one as KL(prior ‖ posterior) and calls it reversed. That is not
-# what DreamerV3 does: **both terms are KL(posterior ‖ prior)**, with the same value, clipped at the same free
-# nats; only the stop-gradient differs. Here is the check on the held-out game: both terms, the guide's
-# reversed KL (a different number), and the loss against an independent computation.
+# (sg = stop gradient.) The guide's code writes the second one as KL(prior ‖ posterior), with the arguments
+# reversed. That is not what DreamerV3 does: **both terms are KL(posterior ‖ prior)**, with the same value,
+# clipped at the same free nats; only the stop-gradient differs. Here is the check on the held-out game: both
+# terms, the guide's reversed KL (a different number), and the loss against an independent computation.
 
 # %%
 free = train_config.free_nats
@@ -306,6 +307,11 @@ RATIO_LIMIT = 0.6 if QUICK else 0.25
 assert total_ratio < RATIO_LIMIT
 assert ratio[12] < RATIO_LIMIT and ratio[13] < RATIO_LIMIT          # puck x and y in particular
 assert (ratio < 1.25).all()                                         # and no entry is much worse than the mean
+assert int(np.argmax(ratio)) in (8, 11)                             # the worst: player 2's angle or its rate
+
+# %% [markdown]
+# The worst entry is player 2's angle (or its angular velocity). Its values are tiny (a few tenths of a radian), so
+# in a loss that sums squared errors over all 18 entries it weighs almost nothing next to the puck's velocity.
 
 # %% [markdown]
 # ### Open loop: observe, then imagine with the real actions

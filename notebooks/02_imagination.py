@@ -142,7 +142,7 @@ print(f"{result['starts']} starts; error while observing {result['posterior']:.2
 #
 # So for *this* model (trained for minutes on a few thousand steps) H = 15 is already at the edge of what it
 # predicts well. Two things make that less bad than it sounds. DreamerV3 keeps training its world model
-# throughout, on far more data, so the curve drops as training goes on. And imagination does not need the exact
+# throughout, on far more data than here, so we would expect this curve to keep dropping. And imagination does not need the exact
 # puck position at step 15: what the actor learns from are the predicted rewards and continues along the path and
 # the critic's value at its end, which summarises everything after H. A longer horizon would feed the actor more
 # steps of an increasingly blurry future; a shorter one leans harder on the critic.
@@ -150,7 +150,7 @@ print(f"{result['starts']} starts; error while observing {result['posterior']:.2
 # %%
 model_err, stays, const = result["model"], result["stays"], result["constant velocity"]
 assert result["starts"] >= 50
-assert const[0] < model_err[0]                                      # constant velocity wins at one step ...
+assert const[0] < model_err[0] and const[1] < model_err[1]         # constant velocity wins at one and two steps ...
 assert const[H - 1] > model_err[H - 1]                              # ... and loses badly by H
 assert model_err[H - 1] < stays[H - 1]                              # the model beats "it stays" at H = 15
 assert model_err[H - 1] > model_err[0] and model_err[29] > model_err[4]   # the error grows with the horizon

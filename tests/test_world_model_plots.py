@@ -72,4 +72,4 @@ def test_unimix_plot(tmp_path):
     fig = wp.plot_unimix(plain, 0.99 * plain + 0.0025, 0.01, path=tmp_path / "u.png")
     assert fig.axes[0].get_yscale() == "log"
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert any("0.00250" in t for t in texts)
+    assert any("0.0025" in t for t in texts)

@@ -185,7 +185,7 @@ def plot_unimix(probs_plain, probs_mixed, unimix: float, path=None):
     fig, ax = plt.subplots(figsize=(8, 3.8))
     ax.bar(k - 0.2, plain, 0.4, label="softmax(logits)")
     ax.bar(k + 0.2, mixed, 0.4, label=f"{1 - unimix:g}·softmax + {unimix:g}/K")
-    ax.axhline(unimix / len(plain), color="C3", linestyle=":", label=f"floor {unimix:g}/K = {unimix / len(plain):.5f}")
+    ax.axhline(unimix / len(plain), color="C3", linestyle=":", label=f"floor {unimix:g}/K = {unimix / len(plain):.3g}")
     ax.set_yscale("log")
     ax.set(xlabel="class", ylabel="probability (log scale)", title=f"One of the categoricals of z, K = {len(plain)}")
     ax.set_xticks(k)
