@@ -125,3 +125,27 @@ def test_predictions_before_goal_shape_and_sign():
     assert np.allclose(pred, 0.0, atol=1e-6)
     with pytest.raises(ValueError, match="at least 41 steps"):
         dp.predicted_rewards_before_goal(model, eps, before=40)
+
+
+def test_compare_reward_models_targets_and_bad_input():
+    import torch
+
+    from dreamer_edu.config import Config
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(1)
+    eps = []
+    for goal in (10.0, -10.0, 0.0):
+        ep = _episode([0.0] * 24 + [goal])
+        ep.update(obs=rng.normal(size=(25, 18)).astype(np.float32), action=np.zeros((25, 4), np.float32),
+                  is_terminal=ep["is_last"] & (goal != 0))
+        eps.append(ep)
+    cfg = Config.quick(deter_size=16, latent_length=4, latent_classes=4, hidden_size=16, batch_size=2,
+                       batch_length=8)
+    out = dp.compare_reward_models(eps, eps, cfg, updates=2, before=5)
+    assert out["goals"] == 2 and out["raw"].shape == out["smoothed"].shape == (2, 6)
+    # targets signed towards the goal: raw 0,..,0,10; the guide's EMA (alpha 0.5) 10 * 0.5^k backwards
+    np.testing.assert_allclose(out["raw_target"], [[0, 0, 0, 0, 0, 10]] * 2)
+    np.testing.assert_allclose(out["smoothed_target"][0], 10 * 0.5 ** np.arange(5, -1, -1))
+    with pytest.raises(ValueError, match="no goal"):
+        dp.compare_reward_models(eps, eps[2:], cfg, updates=2, before=5)

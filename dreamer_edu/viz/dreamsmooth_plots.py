@@ -121,7 +121,8 @@ def compare_reward_models(train: list[dict], test: list[dict], config: Config, u
     """Train two world models on ``train`` (raw rewards / smoothed with the config's method), same seed and
     batches, and read their reward heads on the goal episodes of ``test`` (``predicted_rewards_before_goal``).
 
-    Also returns the smoothed *targets* of the test goals (signed like the predictions), for comparison.
+    Also returns the raw and smoothed *targets* of the test goals (signed like the predictions), for comparison,
+    and ``raw_early`` / ``smoothed_early``: each head's mean prediction summed over the steps before the goal.
     """
     goals = [ep for ep in goal_episodes(test) if len(ep["reward"]) >= before + 1]
     if not goals:
@@ -141,6 +142,8 @@ def compare_reward_models(train: list[dict], test: list[dict], config: Config, u
     stops = np.append(joined["starts"][1:], len(target))
     out["smoothed_target"] = np.stack([np.sign(joined["reward"][b - 1]) * target[b - before - 1: b]
                                        for b in stops])                       # (N, before+1)
+    out["raw_target"] = np.stack([np.sign(joined["reward"][b - 1]) * joined["reward"][b - before - 1: b]
+                                  for b in stops])                            # (N, before+1)
     out["raw_early"] = float(out["raw"][:, :-1].mean(0).sum())          # summed over the steps before the goal
     out["smoothed_early"] = float(out["smoothed"][:, :-1].mean(0).sum())
     return out
@@ -190,12 +193,12 @@ def plot_smoothing(numbers: dict, path=None):
 
 
 def plot_reward_predictions(result: dict, path=None):
-    """Mean predicted reward (signed towards the goal) in the steps before a goal, with and without smoothing."""
+    """Left: mean predicted reward (signed towards the goal) in the steps before a goal, with and without
+    smoothing.  Right: the smoothed target the second head is taught, on its own (much larger) scale."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, (ax, ax_t) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2, 1]})
     x = result["offset"]
-    ax.plot(x, result["smoothed_target"].mean(0), color="0.6", ls=":", label="smoothed target (what the head is taught)")
     for key, color in (("raw", "C0"), ("smoothed", "C3")):
         mean = result[key].mean(0)
         sem = result[key].std(0) / np.sqrt(len(result[key]))
@@ -205,8 +208,16 @@ def plot_reward_predictions(result: dict, path=None):
     ax.axhline(0, color="k", lw=0.6)
     ax.set_xlabel("steps before the goal (0 = the goal's step)")
     ax.set_ylabel("predicted reward × sign of the goal")
-    ax.set_title(f"Reward head on {result['goals']} held-out goals ({result['updates']} updates; mean ± s.e.)")
+    ax.set_title(f"Reward heads on {result['goals']} held-out goals\n"
+                 f"({result['updates']} updates; mean ± standard error)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    ax_t.plot(x, result["smoothed_target"].mean(0), color="0.4", marker=".", label="smoothed target")
+    ax_t.plot(x, result["raw_target"].mean(0), color="0.7", ls=":", label="raw target")
+    ax_t.set_xlabel("steps before the goal")
+    ax_t.set_ylabel("target reward × sign of the goal")
+    ax_t.set_title("What the heads are taught", fontsize=10)
+    ax_t.grid(alpha=0.3)
+    ax_t.legend(fontsize=8)
     fig.tight_layout()
     return plots.finish(fig, path)
