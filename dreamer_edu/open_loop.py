@@ -37,7 +37,7 @@ class OpenLoop(NamedTuple):
 
 
 def decode_obs(model, features: torch.Tensor) -> torch.Tensor:
-    """Observation the decoder reads from model states: symexp(decoder(features)).  (..., F) -> (..., 18)"""
+    """Observation the decoder reads from model states: symexp(decoder(features)) (ch. 4, 10).  (..., F) -> (..., 18)"""
     return symexp(model.decoder(features).float())
 
 
@@ -61,6 +61,8 @@ def _check_sequence(model, obs: torch.Tensor, action: torch.Tensor, is_first: to
 def open_loop(model, obs: torch.Tensor, action: torch.Tensor, context: int,
               is_first: torch.Tensor | None = None) -> OpenLoop:
     """Observe ``context`` steps with the posterior, then imagine the rest with the prior and the real actions.
+
+    Guide ch. 3 (prior and posterior) and 5 (imagination).
 
     obs (B, T, 18), action (B, T, 4), is_first (B, T) or None.  ``context = T`` is plain observation (the
     posterior all the way), which is what the reconstruction loss sees.  Raises ``ValueError`` when the context
@@ -90,7 +92,7 @@ def open_loop(model, obs: torch.Tensor, action: torch.Tensor, context: int,
 
 
 def episode_windows(episodes: list[dict], length: int, stride: int, device="cpu") -> dict[str, torch.Tensor]:
-    """Every window of ``length`` consecutive steps inside one episode, starting every ``stride`` steps.
+    """Every window of ``length`` consecutive steps inside one episode, starting every ``stride`` steps (ch. 12).
 
     Returns obs (N, length, 18), action (N, length, 4) and is_first (N, length) (True at each window's first
     step: the model starts there from its initial state, as on replayed training sequences).
@@ -112,7 +114,8 @@ def episode_windows(episodes: list[dict], length: int, stride: int, device="cpu"
 
 
 def baseline_predictions(last_obs: torch.Tensor, horizon: int, dims=PUCK_POSITION) -> dict[str, torch.Tensor]:
-    """Two model-free guesses of positions ``dims`` for the next ``horizon`` steps, from the last seen obs (N, 18).
+    """Two model-free guesses of positions ``dims`` for the next ``horizon`` steps, from the last seen obs (N, 18)
+    (the yardsticks for imagination, ch. 5).
 
     "stays": the position does not change; "constant velocity": x + k * dt * v (dt = 0.02 s per env step).
     Both (N, horizon, len(dims)).
@@ -127,7 +130,7 @@ def baseline_predictions(last_obs: torch.Tensor, horizon: int, dims=PUCK_POSITIO
 
 def error_by_horizon(model, episodes: list[dict], context: int, horizon: int, stride: int = 10,
                      dims=PUCK_POSITION, device="cpu") -> dict:
-    """Mean distance between predicted and true positions ``dims`` (metres), 1 .. ``horizon`` steps ahead.
+    """Mean distance between predicted and true positions ``dims`` (metres), 1 .. ``horizon`` steps ahead (ch. 5, 13).
 
     Every window of ``context + horizon`` steps (every ``stride`` steps) of ``episodes`` is one start: the model
     observes ``context`` steps, then imagines ``horizon`` with the real actions.  Returns numpy arrays
@@ -154,14 +157,14 @@ def error_by_horizon(model, episodes: list[dict], context: int, horizon: int, st
 
 
 def first_crossing(steps, errors, threshold: float) -> int | None:
-    """The first step whose error exceeds ``threshold``, or None when it never does."""
+    """The first step whose error exceeds ``threshold``, or None when it never does (ch. 13: choosing H)."""
     above = np.flatnonzero(np.asarray(errors) > threshold)
     return int(np.asarray(steps)[above[0]]) if len(above) else None
 
 
 @torch.no_grad()
 def sample_paths(model, obs: torch.Tensor, action: torch.Tensor, context: int, samples: int) -> torch.Tensor:
-    """``samples`` open-loop predictions of one sequence (T, 18) with actions (T, 4): (S, T, 18) decoded.
+    """``samples`` open-loop predictions of one sequence (T, 18) with actions (T, 4): (S, T, 18) decoded (ch. 5).
 
     All samples share the observed context and the real actions; they differ only in the prior's random
     draws, so their spread shows the model's own uncertainty about the future.
@@ -178,8 +181,8 @@ def sample_paths(model, obs: torch.Tensor, action: torch.Tensor, context: int, s
 
 @torch.no_grad()
 def reconstruction_errors(model, episodes: list[dict], reference: np.ndarray, device="cpu") -> dict[str, np.ndarray]:
-    """Mean squared error per observation entry (18,) of the posterior decoding of whole ``episodes``, and of the
-    trivial prediction ``reference`` (18,) (for example the training data's mean) on the same steps."""
+    """Mean squared error per observation entry (18,) of the posterior decoding of whole ``episodes`` (ch. 4), and of
+    the trivial prediction ``reference`` (18,) (for example the training data's mean) on the same steps."""
     model_se, base_se = [], []
     for ep in episodes:
         obs = torch.as_tensor(ep["obs"], dtype=torch.float32, device=device)[None]        # (1, T, 18)
@@ -191,7 +194,7 @@ def reconstruction_errors(model, episodes: list[dict], reference: np.ndarray, de
 
 
 def grad_norms_by_part(model) -> dict[str, float]:
-    """Norm of the current gradients of each part of a ``WorldModel`` (0.0 where no gradient arrived).
+    """Norm of the current gradients of each part of a ``WorldModel`` (0.0 where no gradient arrived; ch. 4).
 
     Used to show where a loss term sends its gradient (the two KL terms, ch. 4).
     """

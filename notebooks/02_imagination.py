@@ -142,9 +142,9 @@ print(f"{result['starts']} starts; error while observing {result['posterior']:.2
 #
 # So for *this* model (trained for minutes on a few thousand steps) H = 15 is already at the edge of what it
 # predicts well. Two things make that less bad than it sounds. DreamerV3 keeps training its world model
-# throughout, on far more data than here, so we would expect this curve to keep dropping. And imagination does not need the exact
-# puck position at step 15: what the actor learns from are the predicted rewards and continues along the path and
-# the critic's value at its end, which summarises everything after H. A longer horizon would feed the actor more
+# throughout, on far more data than here, so we would expect this curve to keep dropping. And imagination does
+# not need the exact puck position at step 15: what the actor learns from are the predicted rewards and
+# continues along the path and the critic's value at its end, which summarises everything after H. A longer horizon would feed the actor more
 # steps of an increasingly blurry future; a shorter one leans harder on the critic.
 
 # %%

@@ -159,7 +159,7 @@ def plot_imagined_paths(truth, samples, context: int, path=None, title: str | No
 
     truth, samples = _np(truth), _np(samples)
     start = context - 1
-    fig, ax = plt.subplots(figsize=(8, 6.2))
+    fig, ax = plt.subplots(figsize=(8.6, 5.4))
     _draw_rink(ax)
     ax.plot(truth[:context, 12], truth[:context, 13], color="C0", linewidth=1, label="observed context")
     for s in range(len(samples)):
