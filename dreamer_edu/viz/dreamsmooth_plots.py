@@ -165,7 +165,8 @@ def plot_spike_smoothing(smoothed: dict[str, np.ndarray], at: int, path=None, wi
     ax.axvline(at, color="k", lw=0.8, ls=":")
     ax.set_xlabel("time step")
     ax.set_ylabel("reward")
-    ax.set_title("One reward of +10, smoothed by each method")
+    where = "its episode's last step" if at == len(steps) - 1 else f"step {at} of {len(steps)}"
+    ax.set_title(f"One reward of +10 on {where}, smoothed by each method")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
