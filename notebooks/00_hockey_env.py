@@ -191,7 +191,6 @@ assert np.array_equal(a, b)
 # %%
 assert obs[16] == 15 and obs[17] == 0
 fig = viz.plot_rink(game, obs, path=plots.figure_path(NAME, "rink", QUICK), start=start)
-fig
 
 # %% [markdown]
 # ## 3. A game on screen
@@ -206,7 +205,6 @@ strip = viz.frame_indices(len(frames), 5)
 fig = viz.plot_frame_strip(frames, strip, path=plots.figure_path(NAME, "frames", QUICK))
 gif = viz.save_game_gif(frames, plots.figure_path(NAME, "game", QUICK).with_suffix(".gif"))
 print(f"game with seed {game_seed}: {len(frames) - 1} steps, winner {final_info['winner']}; GIF: {gif.name}")
-fig
 
 # %%
 assert final_info["winner"] == 1 and len(frames) - 1 < 251
@@ -309,7 +307,6 @@ assert stats["weak vs weak"]["lengths"].mean() > 150
 # %%
 decided = next(ep for ep in weak_games if ep["winner"] != 0)
 fig = viz.plot_rewards(decided, stats, path=plots.figure_path(NAME, "rewards", QUICK))
-fig
 
 # %% [markdown]
 # What this means for learning:
