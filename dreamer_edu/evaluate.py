@@ -65,33 +65,95 @@ class Outcome:
 
 
 def play_games(agent: Dreamer | None, games: int, opponent="weak", mode: str = "NORMAL", seed: int = 0,
-               explore: bool = False, env=None, backend: str = "builtin") -> Outcome:
-    """Play ``games`` games; ``agent=None`` plays uniformly random actions.  Seeds ``seed, seed+1, ...``."""
+               explore: bool = False, env=None, backend: str = "builtin", parallel: int = 1,
+               envs: list | None = None) -> Outcome:
+    """Play ``games`` games; ``agent=None`` plays uniformly random actions.  Game ``i`` is played on seed
+    ``seed + i``.
+
+    With an agent, ``parallel`` games run side by side (or one per env in ``envs``): every step the agent acts
+    for all of them in one batched call, and a finished game's slot starts the next game.  The games and their
+    seeds are the same as when they are played one after the other; only the agent's own random draws (its
+    sampled latents) come in another order, and a batched network rounds differently, so single games can
+    differ as between two runs; a policy that computes each game's action from its observation alone gives
+    exactly the same outcome.  Side by side is faster (``benchmarks/eval_speed.py``).  ``env`` is used as the
+    first slot when given.
+    """
     if games < 1:
         raise ValueError(f"games must be >= 1, got {games}")
-    env = env if env is not None else make_env(mode=mode, opponent=opponent, backend=backend)
+    if parallel < 1:
+        raise ValueError(f"parallel must be >= 1, got {parallel}")
+    if agent is None:
+        return _play_random(games, seed, env if env is not None else make_env(mode=mode, opponent=opponent,
+                                                                            backend=backend))
+    if env is not None and (parallel > 1 or envs is not None):
+        raise ValueError("env plays one game at a time: to play side by side on your own envs, pass envs=[...]")
+    if envs is None:
+        envs = [env] if env is not None else [make_env(mode=mode, opponent=opponent, backend=backend)
+                                              for _ in range(min(parallel, games))]
+    if not envs:
+        raise ValueError("envs must hold at least one environment")
+    return _play_batched(agent, games, seed, explore, envs[:games])
+
+
+def _play_random(games: int, seed: int, env) -> Outcome:
+    """Uniformly random actions, one game after the other (the actions come from one seeded stream)."""
     rng = np.random.default_rng(seed)
-    wins = draws = losses = 0
-    returns, lengths = [], []
+    winners, returns, lengths = [], [], []
     for game in range(games):
-        obs, info = env.reset(seed=seed + game)
-        state, total, steps, done = None, 0.0, 0, False
+        env.reset(seed=seed + game)
+        total, steps, done, info = 0.0, 0, False, {}
         while not done:
-            if agent is None:
-                action = rng.uniform(-1.0, 1.0, size=4).astype(np.float32)
-            else:
-                action, state = agent.policy(obs, state, explore=explore)
-            obs, reward, terminated, truncated, info = env.step(action)
+            action = rng.uniform(-1.0, 1.0, size=4).astype(np.float32)
+            _, reward, terminated, truncated, info = env.step(action)
             total += float(reward)
             steps += 1
             done = terminated or truncated
-        winner = info.get("winner", 0)
-        wins += winner == 1
-        losses += winner == -1
-        draws += winner == 0
+        winners.append(info.get("winner", 0))
         returns.append(total)
         lengths.append(steps)
-    return Outcome(wins, draws, losses, float(np.mean(returns)), float(np.mean(lengths)))
+    return _outcome(winners, returns, lengths)
+
+
+def _play_batched(agent: Dreamer, games: int, seed: int, explore: bool, envs: list) -> Outcome:
+    """Games on ``len(envs)`` slots at once; a slot whose game ends starts the next unplayed game."""
+    slots = len(envs)
+    obs = np.zeros((slots, agent.obs_dim), np.float32)       # (S, obs_dim): each slot's latest observation
+    is_first = np.ones(slots, bool)                          # (S,): the slot's game has just started
+    game_of = np.full(slots, -1)                             # (S,): game index played in each slot, -1 = idle
+    totals, steps = np.zeros(slots), np.zeros(slots, int)
+    winners, returns, lengths = [0] * games, [0.0] * games, [0] * games
+    next_game = 0
+
+    def start_next(slot: int) -> None:
+        nonlocal next_game
+        if next_game < games:
+            obs[slot], _ = envs[slot].reset(seed=seed + next_game)
+            game_of[slot], totals[slot], steps[slot], is_first[slot] = next_game, 0.0, 0, True
+            next_game += 1
+        else:
+            game_of[slot] = -1
+
+    for slot in range(slots):
+        start_next(slot)
+    state = agent.initial_policy_state(slots)
+    while (game_of >= 0).any():
+        actions, state = agent.policy(obs, state, explore=explore, is_first=is_first)   # (S, 4)
+        is_first[:] = False
+        for slot in np.flatnonzero(game_of >= 0):
+            obs[slot], reward, terminated, truncated, info = envs[slot].step(actions[slot])
+            totals[slot] += float(reward)
+            steps[slot] += 1
+            if terminated or truncated:
+                game = game_of[slot]
+                winners[game], returns[game], lengths[game] = info.get("winner", 0), totals[slot], steps[slot]
+                start_next(slot)
+    return _outcome(winners, returns, lengths)
+
+
+def _outcome(winners: list, returns: list, lengths: list) -> Outcome:
+    wins = sum(w == 1 for w in winners)
+    losses = sum(w == -1 for w in winners)
+    return Outcome(wins, len(winners) - wins - losses, losses, float(np.mean(returns)), float(np.mean(lengths)))
 
 
 def load_agent(path: str | Path, device: str = "cpu") -> tuple[Dreamer, Config, dict]:

@@ -89,7 +89,9 @@ class Trainer:
         self.rng = np.random.default_rng(c.seed)  # random warmup actions and per-game seeds
 
         self.env = make_env(mode=c.mode, opponent=c.opponent, backend=c.backend)
-        self.eval_env = make_env(mode=c.mode, opponent=c.opponent, backend=c.backend)
+        # evaluation games run side by side, one batched policy call per step for all of them
+        self.eval_envs = [make_env(mode=c.mode, opponent=c.opponent, backend=c.backend)
+                          for _ in range(min(c.eval_parallel, c.eval_games))]
         self.agent = Dreamer(c, OBS_DIM, ACTION_DIM, device=self.device)
         self.buffer = ReplayBuffer(c.buffer_capacity, OBS_DIM, ACTION_DIM, seed=c.seed,
                                    reward_smoother=self._reward_smoother())
@@ -233,7 +235,7 @@ class Trainer:
         # evaluation must not shift the training run's random stream (a resumed run stays identical)
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
-            outcome = play_games(self.agent, c.eval_games, seed=EVAL_SEED, env=self.eval_env)
+            outcome = play_games(self.agent, c.eval_games, seed=EVAL_SEED, envs=self.eval_envs)
         row = {"env_steps": self.env_steps, "updates": self.agent.updates, "episodes": self.episodes,
                "wall_seconds": round(self.wall_seconds(), 1), "opponent": str(c.opponent), "mode": c.mode,
                "games": outcome.games, "win_rate": outcome.win_rate, "draw_rate": outcome.draw_rate,
