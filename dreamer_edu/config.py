@@ -99,7 +99,7 @@ class Config:
     total_env_steps: int = 2_000_000
     eval_every_steps: int = 25_000
     eval_games: int = 50
-    eval_parallel: int = 25              # evaluation games played side by side (benchmarks/eval_speed.py)
+    eval_parallel: int = 50              # evaluation games played side by side (benchmarks/eval_speed.py)
     log_every_updates: int = 50
     checkpoint_minutes: float = 5.0
 

@@ -80,7 +80,8 @@ MATCH_GAMES = 4 if QUICK else 50          # games per matchup in section 5
 #   environment step. The guide's own loop reads "32" as 32 updates per step; the two readings differ by a
 #   factor of 1024 at the guide's batch size, which is why the trainer prints both numbers when it starts;
 # * **evaluation** every `eval_every_steps`: `eval_games` games with the actor's most likely action, written to
-#   `eval.csv` and TensorBoard;
+#   `eval.csv` and TensorBoard. The games run side by side (`eval_parallel` at once), so that one batched call
+#   of the policy acts in all of them; that makes an evaluation several times faster than game after game;
 # * **checkpoints** between games every `checkpoint_minutes`, and always at the end: weights, optimisers, the
 #   replay buffer, the counters and every random generator, so a resumed run continues exactly.
 #
