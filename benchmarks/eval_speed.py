@@ -16,13 +16,12 @@ on what the weights know.  Each cell is the median of ``--repeats`` runs; ``spee
 from __future__ import annotations
 
 import argparse
-import csv
 import statistics
 import time
-from pathlib import Path
 
 import torch
 
+from common import write_csv
 from dreamer_edu.agent import Dreamer, resolve_device
 from dreamer_edu.config import Config
 from dreamer_edu.evaluate import play_games
@@ -82,13 +81,7 @@ def main() -> None:
     for r in rows:
         print(f"| {r['config']} | {r['parallel']} | {r['games_per_s']} | {r['env_steps_per_s']} | "
               f"{r['seconds_per_eval']} | {r['speedup']}x |")
-    path = Path(args.csv)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"written to {path}")
+    write_csv(rows, args.csv)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,6 @@ Usage: ``python benchmarks/peer_sheeprl.py [--threads 1] [--repeats 5] [--update
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
 import resource
@@ -45,7 +44,6 @@ import statistics
 import sys
 import time
 import warnings
-from pathlib import Path
 
 try:
     import sheeprl  # first, so that a missing sheeprl is what the message names
@@ -65,6 +63,7 @@ except ImportError as err:
 import numpy as np
 import torch
 
+from common import write_csv
 from dreamer_edu.agent import Dreamer
 from dreamer_edu.config import Config
 from dreamer_edu.experiments import batch_to_tensors, collect_episodes, fill_buffer
@@ -312,13 +311,7 @@ def main() -> None:
 
     for r in rows:
         r["peak_rss_MB_process"] = round(rss_all)
-    path = Path(args.csv)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"wrote {path}")
+    write_csv(rows, args.csv)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ Usage: ``python benchmarks/replay_ratio_sweep.py [--ratios 16 32 64 128] [--seed
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import statistics
 import tempfile
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from common import write_csv
 from dreamer_edu.config import Config
 from dreamer_edu.trainer import Trainer
 
@@ -116,13 +116,7 @@ def main() -> None:
         print(f"{ratio:>6g} {mine[0]['updates_per_env_step']:>12} {len(hit):>4}/{len(mine):<3} "
               f"{median('env_steps'):>17} {median('updates'):>15} {median('train_cpu_seconds'):>13} "
               f"{statistics.mean(r['best_win_rate'] for r in mine):>14.0%}")
-    path = Path(args.csv)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"wrote {path}")
+    write_csv(rows, args.csv)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ tensorboard && ~/venvs/peer/bin/pip install --no-deps -e .``, then
 from __future__ import annotations
 
 import argparse
-import csv
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from common import write_csv
 from dreamer_edu.config import Config
 from dreamer_edu.envs import make_env
 from dreamer_edu.evaluate import Outcome, play_games
@@ -158,13 +158,7 @@ def main() -> None:
             r = mine[min(i, len(mine) - 1)]
             cells.append(f"{r['win_rate']:>6.0%} win ({r['env_steps']:>7} steps)")
         print(f"{chunk:>8.1f}  " + "  ".join(f"{c:>26}" for c in cells))
-    path = Path(args.csv)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"wrote {path}")
+    write_csv(rows, args.csv)
 
 
 if __name__ == "__main__":

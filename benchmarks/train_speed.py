@@ -10,16 +10,15 @@ Usage: ``python benchmarks/train_speed.py [--device auto] [--updates 10] [--thre
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
 import resource
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from common import write_csv
 from dreamer_edu.actor_critic import behaviour_losses, imagine
 from dreamer_edu.agent import Dreamer, resolve_device
 from dreamer_edu.config import Config
@@ -162,13 +161,7 @@ def main() -> None:
         for k, v in phases.items():
             print(f"  {k:38s} {v:9.1f}")
     print("train_env_steps_per_s = env steps/s of the whole loop (acting + the updates the replay ratio asks for)")
-    path = Path(args.csv)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        w.writerows(rows)
-    print(f"wrote {path}")
+    write_csv(rows, args.csv, keys)
 
 
 if __name__ == "__main__":
