@@ -11,7 +11,10 @@ lets the policy's entropy go negative, and a replay ratio below 16.
 What "replay ratio" means (the guide is ambiguous, DESIGN item 5): here it is the official DreamerV3
 definition, *replayed time steps per environment step*.  One update replays ``batch_size * batch_length``
 steps (32 x 32 = 1024), so ``replay_ratio = 32`` means one gradient update every 32 environment steps.
-``Config.updates_per_env_step`` gives the other reading; the trainer prints both at start.
+``Config.updates_per_env_step`` gives the other reading; the trainer prints both at start.  Which ratio
+learns fastest was measured (``benchmarks/replay_ratio_sweep.py``, ``benchmarks/NOTES.md``): at the quick sizes
+16 and 32 are too few updates, 64 reaches the target in the least compute and 128 in the fewest env steps, so
+``Config.quick()`` uses 64; ``Config()`` keeps the guide's 32 until the same sweep has run at its sizes.
 """
 from __future__ import annotations
 
