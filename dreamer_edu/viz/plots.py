@@ -282,9 +282,12 @@ def plot_sparse_regression(result: dict, path=None):
     x = np.arange(3)
     ax2.bar(x - 0.2, list(true.values()), 0.4, label="true probability", color="grey")
     ax2.bar(x + 0.2, predicted, 0.4, label="two-hot head", color="C0")
+    # the reward axis is linear between the bars (-10 at 0, 0 at 1, +10 at 2): mark the MSE head's one number
+    ax2.axvline(1 + result["mse_prediction"] / 10, color="C3", linestyle="--",
+                label=f"MSE head: one number, {result['mse_prediction']:+.2f}")
     ax2.set_xticks(x, labels)
     ax2.set(xlabel="reward", ylabel="probability",
-            title=f"MSE head predicts one number: {result['mse_prediction']:+.2f}")
+            title="The true rewards and what each head says")
     ax2.legend(fontsize=8)
     for ax in (ax1, ax2):
         _grid(ax)
