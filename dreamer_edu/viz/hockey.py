@@ -75,7 +75,7 @@ def observation_table(episodes, low: float = 1.0, high: float = 99.0) -> pd.Data
 def action_table(episodes, low: float = 1.0, high: float = 99.0) -> pd.DataFrame:
     """Player one's 4 action numbers (guide ch. 1-2, 6) with the range player one used in ``episodes``.
 
-    The first action of each episode is the buffer's zero placeholder (no action was taken) and is skipped.
+    The first action of each episode is the zero action stored with the reset (no action was taken) and is skipped.
     """
     _check_episodes(episodes)
     actions = np.concatenate([ep["action"][1:] for ep in episodes]).astype(np.float64)   # (N, 4)
