@@ -53,7 +53,8 @@ def main() -> None:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    print(f"{args.games} games of {args.mode} vs {args.opponent}, greedy policy of an untrained agent, device {device}, "
+    print(f"{args.games} games of {args.mode} vs {args.opponent}, greedy policy of an untrained agent, "
+          f"device {device}, "
           f"{torch.get_num_threads()} torch thread(s), median of {args.repeats} runs")
 
     rows = []
@@ -73,8 +74,9 @@ def main() -> None:
                          "games_per_s": round(games_s, 3), "env_steps_per_s": round(steps_s, 1),
                          "seconds_per_eval": round(args.games / games_s, 2), "speedup": round(games_s / base, 2)})
             row = rows[-1]
-            print(f"  {name:8s} P={parallel:3d}: {row['games_per_s']:8.2f} games/s  {row['env_steps_per_s']:9.1f} env steps/s"
-                  f"  {row['seconds_per_eval']:7.2f} s per evaluation  x{row['speedup']:.2f}", flush=True)
+            print(f"  {name:8s} P={parallel:3d}: {row['games_per_s']:8.2f} games/s  "
+                  f"{row['env_steps_per_s']:9.1f} env steps/s  {row['seconds_per_eval']:7.2f} s per evaluation  "
+                  f"x{row['speedup']:.2f}", flush=True)
 
     print("\n| config | P (games side by side) | games/s | env steps/s | s per evaluation | speed-up |")
     print("|---|---:|---:|---:|---:|---:|")
