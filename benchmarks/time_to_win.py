@@ -61,13 +61,20 @@ class DreamerLearner:
 
 
 class SACPolicy:
-    """Adapter: gives an SB3 model the ``policy(obs, state, explore)`` interface that ``play_games`` uses."""
+    """Adapter: gives an SB3 model the agent interface that ``play_games`` uses (``obs_dim``,
+    ``initial_policy_state``, ``policy(obs, state, explore, is_first)`` on a batch of games).  SAC has no memory,
+    so its state is None and ``is_first`` changes nothing."""
+
+    obs_dim = 18
 
     def __init__(self, model):
         self.model = model
 
-    def policy(self, obs, state=None, explore: bool = False):
-        action, _ = self.model.predict(obs, deterministic=not explore)
+    def initial_policy_state(self, num_envs: int = 1):
+        return None
+
+    def policy(self, obs, state=None, explore: bool = False, is_first=None):
+        action, _ = self.model.predict(obs, deterministic=not explore)    # (N, 4) for (N, 18)
         return action.astype(np.float32), state
 
 
@@ -141,7 +148,7 @@ def main() -> None:
                 learner.train_for(seconds, clock)
                 spent[learner.name] += clock.now() - start
                 outcome: Outcome = play_games(learner.agent, args.eval_games, opponent=args.opponent,
-                                              mode=args.mode, seed=EVAL_SEED)
+                                              mode=args.mode, seed=EVAL_SEED, parallel=args.eval_games)
                 row = {"learner": learner.name, "minutes": round(spent[learner.name] / 60, 2),
                        "env_steps": learner.env_steps, "win_rate": outcome.win_rate,
                        "draw_rate": outcome.draw_rate, "loss_rate": outcome.loss_rate}

@@ -70,28 +70,31 @@ def play_games(agent: Dreamer | None, games: int, opponent="weak", mode: str = "
     """Play ``games`` games; ``agent=None`` plays uniformly random actions.  Game ``i`` is played on seed
     ``seed + i``.
 
-    With an agent, ``parallel`` games run side by side (or one per env in ``envs``): every step the agent acts
+    With an agent, ``parallel`` games run side by side, each on its own env made from ``mode``, ``opponent``
+    and ``backend`` (or one per env of ``envs``, which then sets the number of slots): every step the agent acts
     for all of them in one batched call, and a finished game's slot starts the next game.  The games and their
     seeds are the same as when they are played one after the other; only the agent's own random draws (its
     sampled latents) come in another order, and a batched network rounds differently, so single games can
     differ as between two runs; a policy that computes each game's action from its observation alone gives
-    exactly the same outcome.  Side by side is faster (``benchmarks/eval_speed.py``).  ``env`` is used as the
-    first slot when given.
+    exactly the same outcome.  Side by side is faster (``benchmarks/eval_speed.py``).  A given ``env`` plays
+    the games one after the other, and so does the random policy (on ``env``, ``envs[0]`` or a new env).
+
+    An agent needs ``obs_dim``, ``initial_policy_state(num_envs)`` and ``policy(obs, state, explore=...,
+    is_first=...)`` acting on a batch (N, obs_dim), as ``Dreamer`` has.
     """
     if games < 1:
         raise ValueError(f"games must be >= 1, got {games}")
     if parallel < 1:
         raise ValueError(f"parallel must be >= 1, got {parallel}")
-    if agent is None:
-        return _play_random(games, seed, env if env is not None else make_env(mode=mode, opponent=opponent,
-                                                                            backend=backend))
     if env is not None and (parallel > 1 or envs is not None):
         raise ValueError("env plays one game at a time: to play side by side on your own envs, pass envs=[...]")
+    if envs is not None and not envs:
+        raise ValueError("envs must hold at least one environment")
     if envs is None:
         envs = [env] if env is not None else [make_env(mode=mode, opponent=opponent, backend=backend)
-                                              for _ in range(min(parallel, games))]
-    if not envs:
-        raise ValueError("envs must hold at least one environment")
+                                              for _ in range(1 if agent is None else min(parallel, games))]
+    if agent is None:
+        return _play_random(games, seed, envs[0])
     return _play_batched(agent, games, seed, explore, envs[:games])
 
 

@@ -59,12 +59,37 @@ class LinearAgent:
         return np.stack([np.tanh(self.weights @ row) for row in obs]), state
 
 
+class RecordingEnv:
+    """Wraps an env and records, per game, the seed it was reset with and the return and length it gave."""
+
+    def __init__(self, env, games: dict):
+        self.env, self.games, self.seed = env, games, None
+
+    def reset(self, seed=None, options=None):
+        self.seed = seed
+        self.games[seed] = [0.0, 0]
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.games[self.seed][0] += float(reward)
+        self.games[self.seed][1] += 1
+        return obs, reward, terminated, truncated, info
+
+
 @pytest.mark.parametrize("mode, opponent", [("NORMAL", "weak"), ("TRAIN_SHOOTING", "none")])
 def test_games_side_by_side_give_the_same_outcome_as_one_after_the_other(mode, opponent):
+    from dreamer_edu.envs import make_env
+
     one_by_one, side_by_side = LinearAgent(), LinearAgent()
-    sequential = play_games(one_by_one, 9, opponent=opponent, mode=mode, seed=3, parallel=1)
-    batched = play_games(side_by_side, 9, opponent=opponent, mode=mode, seed=3, parallel=4)
-    assert batched == sequential                           # same wins, draws, losses, mean return and length
+    games_sequential, games_batched = {}, {}
+    sequential = play_games(one_by_one, 9, seed=3, envs=[RecordingEnv(make_env(mode=mode, opponent=opponent),
+                                                                      games_sequential)])
+    batched = play_games(side_by_side, 9, seed=3, envs=[RecordingEnv(make_env(mode=mode, opponent=opponent),
+                                                                     games_batched) for _ in range(4)])
+    assert sorted(games_sequential) == sorted(games_batched) == list(range(3, 12))   # seeds 3 .. 11, once each
+    assert games_batched == games_sequential               # each seed's game: the same return and length
+    assert batched == sequential                           # so the same wins, draws, losses and means
     assert one_by_one.starts == side_by_side.starts == 9   # every game starts with a fresh memory, once
     assert one_by_one.calls == round(sequential.mean_length * 9)     # one call per step ...
     assert side_by_side.calls < one_by_one.calls / 2                 # ... or per step of 4 games at once
@@ -78,6 +103,29 @@ def test_more_slots_than_games_and_given_envs():
     envs = [make_env(mode="TRAIN_SHOOTING", opponent="none") for _ in range(2)]
     assert play_games(LinearAgent(), 3, seed=0, envs=envs) == reference
     assert play_games(LinearAgent(), 3, seed=0, env=envs[0]) == reference
+
+
+def test_is_first_gives_a_restarted_game_a_fresh_memory():
+    agent = Dreamer(Config.quick())
+    obs = np.random.default_rng(0).normal(size=(3, 18)).astype(np.float32)
+    _, state = agent.policy(obs, None, explore=False)
+    _, state = agent.policy(obs, state, explore=False)              # some memory in all three games
+    torch.manual_seed(1)
+    fresh, _ = agent.policy(obs, None, explore=False)
+    torch.manual_seed(1)
+    restarted, _ = agent.policy(obs, state, explore=False, is_first=[True, True, True])
+    torch.manual_seed(1)
+    kept, _ = agent.policy(obs, state, explore=False, is_first=[False, False, False])
+    assert np.allclose(restarted, fresh, atol=1e-6)
+    assert not np.allclose(kept, fresh, atol=1e-3)
+
+
+def test_the_random_policy_plays_on_the_given_envs():
+    from dreamer_edu.envs import make_env
+
+    reference = play_games(None, 3, opponent="none", mode="TRAIN_SHOOTING", seed=0)
+    assert play_games(None, 3, seed=0, envs=[make_env(mode="TRAIN_SHOOTING", opponent="none")]) == reference
+    assert play_games(None, 3, seed=0, env=make_env(mode="TRAIN_SHOOTING", opponent="none")) == reference
 
 
 def test_a_dreamer_plays_games_side_by_side_reproducibly():
