@@ -351,19 +351,19 @@ display(Image(filename=str(gif_path)))
 #
 # The guide trains its full configuration (`Config()`: 2.2 M parameters, batch 32 × 32, 2 million env steps)
 # against the weak bot. How long that takes depends entirely on the machine, so we give measurements, not hopes.
-# `benchmarks/train_speed.py --threads 1` on a shared 2-core CPU (other jobs running) measured, at the guide's
-# config, 0.317 updates/s and 230 env steps/s of acting; at one update per 32 env steps the whole loop then runs
-# at about 9.7 env steps/s. No GPU has been measured yet: run the same script on yours
+# `benchmarks/train_speed.py --threads 1` on an otherwise idle 2-core CPU measured, at the guide's config, 0.639
+# updates/s and 899 env steps/s of acting; at one update per 32 env steps the whole loop then runs at about 20
+# env steps/s. No GPU has been measured yet: run the same script on yours
 # (`python benchmarks/train_speed.py --device cuda`) and put its numbers in the cell below.
 
 # %%
-measured = {"updates_per_s": 0.317, "acting_env_steps_per_s": 230.0}     # CPU, 1 thread, busy 2-core machine
+measured = {"updates_per_s": 0.639, "acting_env_steps_per_s": 899.0}     # CPU, 1 thread, idle 2-core machine
 loop_steps_per_s = 1 / (1 / measured["acting_env_steps_per_s"] + guide.updates_per_env_step / measured["updates_per_s"])
 hours = guide.total_env_steps / loop_steps_per_s / 3600
 print(f"guide's config on this CPU: {loop_steps_per_s:.1f} env steps/s -> {guide.total_env_steps:,} steps "
       f"take about {hours:.0f} hours")
 print(f"the small run above: {resumed.env_steps / train_seconds:.0f} env steps/s with Config.quick() (warmup included)")
-assert abs(loop_steps_per_s - 9.7) < 0.05 and 55 < hours < 60          # more than two days: not a CPU job
+assert abs(loop_steps_per_s - 20.0) < 0.05 and 27 < hours < 29         # more than a day: not a CPU job
 
 # %% [markdown]
 # Set the flag to `True` on a machine with a CUDA GPU to train the guide's configuration in NORMAL mode against
