@@ -56,7 +56,7 @@ class DreamerLearner:
         t, end = self.trainer, clock.now() + seconds
         while clock.now() < end:
             warmup = t.episodes < t.config.warmup_episodes
-            t.run_episode(random_policy=warmup, on_step=None if warmup else t.train_if_due)
+            t.run_games(random_policy=warmup, on_step=None if warmup else t.train_if_due)
         t.flush_metrics()    # the non-finite check runs here too
 
 

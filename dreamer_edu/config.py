@@ -103,6 +103,7 @@ class Config:
     eval_every_steps: int = 25_000
     eval_games: int = 50
     eval_parallel: int = 50              # evaluation games played side by side (benchmarks/eval_speed.py)
+    train_envs: int = 1                  # training games played side by side (benchmarks/NOTES.md)
     log_every_updates: int = 50
     checkpoint_minutes: float = 5.0
 
@@ -133,7 +134,7 @@ class Config:
         """Raise ``ValueError`` for impossible values; warn (``ConfigWarning``) for risky ones."""
         positive_ints = ("deter_size", "latent_length", "latent_classes", "hidden_size", "horizon",
                          "batch_size", "twohot_bins", "warmup_episodes", "buffer_capacity",
-                         "eval_games", "eval_parallel", "log_every_updates", "aux_goal_horizon")
+                         "eval_games", "eval_parallel", "train_envs", "log_every_updates", "aux_goal_horizon")
         for name in positive_ints:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

@@ -88,7 +88,8 @@ class Trainer:
         torch.manual_seed(c.seed)
         self.rng = np.random.default_rng(c.seed)  # random warmup actions and per-game seeds
 
-        self.env = make_env(mode=c.mode, opponent=c.opponent, backend=c.backend)
+        # training games run side by side (train_envs of them), one batched policy call per step for all
+        self.envs = [make_env(mode=c.mode, opponent=c.opponent, backend=c.backend) for _ in range(c.train_envs)]
         # evaluation games run side by side, one batched policy call per step for all of them
         self.eval_envs = [make_env(mode=c.mode, opponent=c.opponent, backend=c.backend)
                           for _ in range(min(c.eval_parallel, c.eval_games))]
@@ -138,33 +139,46 @@ class Trainer:
             self.log(f"WARNING: {message}")
 
     # --- acting ---------------------------------------------------------------------------------
-    def _reset(self):
+    def _reset(self, env):
         seed = int(self.rng.integers(2**31))
-        obs, _ = self.env.reset(seed=seed)
+        obs, _ = env.reset(seed=seed)
         return obs
 
-    def run_episode(self, random_policy: bool = False, on_step=None) -> dict:
-        """Play one game (agent or random), add it to the buffer, call ``on_step()`` after every env step."""
-        obs = self._reset()
-        records = new_episode(obs)
-        state, done, info, total = None, False, {}, 0.0
-        while not done:
-            if random_policy:
-                action = self.rng.uniform(-1.0, 1.0, size=ACTION_DIM).astype(np.float32)
-            else:
-                action, state = self.agent.policy(obs, state, explore=True)
-            obs, reward, terminated, truncated, info = self.env.step(action)
-            done = terminated or truncated
-            records["obs"].append(obs)
-            records["action"].append(action)
-            records["reward"].append(float(reward))
-            records["is_first"].append(False)
-            records["is_last"].append(done)
-            records["is_terminal"].append(bool(terminated))
-            total += float(reward)
-            self.env_steps += 1
-            if on_step is not None:
-                on_step()
+    def run_games(self, random_policy: bool = False, on_step=None) -> list[dict]:
+        """Play one game in each training env, side by side (agent or random); call ``on_step()`` after every
+        env step and add each game to the buffer as soon as it ends.
+
+        With ``train_envs`` > 1 the agent acts for all games in one batched call per step; a game that has
+        ended waits for the others, so checkpoints still fall between games.  With one env this is simply one
+        game.  Returns each game's return, length and winner.
+        """
+        obs = [self._reset(env) for env in self.envs]
+        records = [new_episode(o) for o in obs]
+        results: list[dict | None] = [None] * len(self.envs)
+        totals = [0.0] * len(self.envs)
+        state = None
+        while any(r is None for r in results):
+            if not random_policy:
+                actions, state = self.agent.policy(np.stack(obs), state, explore=True)    # (N, 4)
+            for i, env in enumerate(self.envs):
+                if results[i] is not None:          # this game has ended; the others play on
+                    continue
+                action = self.rng.uniform(-1.0, 1.0, size=ACTION_DIM).astype(np.float32) if random_policy \
+                    else actions[i]
+                obs[i], reward, terminated, truncated, info = env.step(action)
+                done = terminated or truncated
+                for key, value in (("obs", obs[i]), ("action", action), ("reward", float(reward)),
+                                   ("is_first", False), ("is_last", done), ("is_terminal", bool(terminated))):
+                    records[i][key].append(value)
+                totals[i] += float(reward)
+                self.env_steps += 1
+                if on_step is not None:
+                    on_step()
+                if done:
+                    results[i] = self._finish_game(records[i], totals[i], info)
+        return results
+
+    def _finish_game(self, records: dict, total: float, info: dict) -> dict:
         self.buffer.add_episode(finish_episode(records))
         self.episodes += 1
         winner = int(info.get("winner", 0))
@@ -336,13 +350,13 @@ class Trainer:
                    desc="train", disable=not self.progress, dynamic_ncols=True)
         while self.episodes < c.warmup_episodes and running():
             before = self.env_steps
-            self.run_episode(random_policy=True)
+            self.run_games(random_policy=True)
             bar.update(self.env_steps - before)
             bar.set_postfix_str(f"warmup {self.episodes}/{c.warmup_episodes} games")
 
         while running():
             before = self.env_steps
-            self.run_episode(on_step=self.train_if_due)
+            self.run_games(on_step=self.train_if_due)
             bar.update(self.env_steps - before)
             if self.env_steps >= self.next_eval:
                 self.next_eval += c.eval_every_steps

@@ -42,10 +42,11 @@ def test_a_short_run_writes_checkpoint_buffer_eval_and_tensorboard(tmp_path):
     assert math.isfinite(trainer.last_metrics["world/recon_loss"])
 
 
-def test_resumed_run_is_identical_to_an_uninterrupted_one(tmp_path):
-    straight = Trainer(tiny_config(total_env_steps=500), tmp_path / "a", progress=False)
+@pytest.mark.parametrize("train_envs", [1, 3])
+def test_resumed_run_is_identical_to_an_uninterrupted_one(tmp_path, train_envs):
+    straight = Trainer(tiny_config(total_env_steps=500, train_envs=train_envs), tmp_path / "a", progress=False)
     straight.train()
-    first = Trainer(tiny_config(total_env_steps=250), tmp_path / "b", progress=False)
+    first = Trainer(tiny_config(total_env_steps=250, train_envs=train_envs), tmp_path / "b", progress=False)
     first.train()
     resumed = Trainer(Config(), tmp_path / "b", resume=True, progress=False, total_env_steps=500)
     assert resumed.resumed_from == first.env_steps and resumed.buffer.total_episodes_added == first.episodes
@@ -53,6 +54,25 @@ def test_resumed_run_is_identical_to_an_uninterrupted_one(tmp_path):
     assert resumed.env_steps == straight.env_steps and resumed.agent.updates == straight.agent.updates
     for (name, p), q in zip(straight.agent.state_dict().items(), resumed.agent.state_dict().values()):
         assert torch.equal(p, q), name
+
+
+def test_training_games_side_by_side_share_one_policy_call_per_step(tmp_path):
+    trainer = Trainer(tiny_config(train_envs=3), tmp_path / "run", progress=False)
+    policy, shapes = trainer.agent.policy, []
+
+    def counting_policy(obs, state=None, **kwargs):
+        shapes.append(obs.shape)
+        return policy(obs, state, **kwargs)
+
+    trainer.agent.policy = counting_policy
+    results = trainer.run_games()
+    lengths = [r["length"] for r in results]
+    assert len(results) == 3 and trainer.episodes == 3 and trainer.env_steps == sum(lengths)
+    assert len(trainer.buffer) == sum(lengths) + 3                 # each game also stores its reset
+    assert trainer.buffer.is_first.sum() == 3                      # three separate episodes
+    assert shapes == [(3, 18)] * max(lengths)                      # one batched call per step of the longest game
+    warmup = trainer.run_games(random_policy=True)
+    assert len(warmup) == 3 and len(shapes) == max(lengths)        # random games never call the policy
 
 
 def test_non_finite_loss_stops_training_naming_the_term(tmp_path, monkeypatch):
