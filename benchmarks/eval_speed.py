@@ -21,7 +21,7 @@ import time
 
 import torch
 
-from common import write_csv
+from common import print_markdown_table, write_csv
 from dreamer_edu.agent import Dreamer, resolve_device
 from dreamer_edu.config import Config
 from dreamer_edu.evaluate import play_games
@@ -78,11 +78,9 @@ def main() -> None:
                   f"{row['env_steps_per_s']:9.1f} env steps/s  {row['seconds_per_eval']:7.2f} s per evaluation  "
                   f"x{row['speedup']:.2f}", flush=True)
 
-    print("\n| config | P (games side by side) | games/s | env steps/s | s per evaluation | speed-up |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for r in rows:
-        print(f"| {r['config']} | {r['parallel']} | {r['games_per_s']} | {r['env_steps_per_s']} | "
-              f"{r['seconds_per_eval']} | {r['speedup']}x |")
+    print_markdown_table(rows, {"config": "config", "parallel": "P (games side by side)", "games_per_s": "games/s",
+                                "env_steps_per_s": "env steps/s", "seconds_per_eval": "s per evaluation",
+                                "speedup": "speed-up"})
     write_csv(rows, args.csv)
 
 

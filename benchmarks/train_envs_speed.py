@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from common import write_csv
+from common import print_markdown_table, write_csv
 from dreamer_edu.config import Config
 from dreamer_edu.trainer import Trainer
 
@@ -73,11 +73,8 @@ def main() -> None:
                          "speedup": round(steps_s / speeds[args.train_envs[0]], 2)})
             print(f"  {name:8s} train_envs={n:3d}: {steps_s:8.1f} env steps/s  {updates_s:7.3f} updates/s  "
                   f"x{rows[-1]['speedup']:.2f}", flush=True)
-    print("\n| config | train_envs | env steps/s | updates/s | speed-up |")
-    print("|---|---:|---:|---:|---:|")
-    for r in rows:
-        print(f"| {r['config']} | {r['train_envs']} | {r['env_steps_per_s']} | {r['updates_per_s']} | "
-              f"{r['speedup']}x |")
+    print_markdown_table(rows, {"config": "config", "train_envs": "train_envs", "env_steps_per_s": "env steps/s",
+                                "updates_per_s": "updates/s", "speedup": "speed-up"})
     write_csv(rows, args.csv)
 
 

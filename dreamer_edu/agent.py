@@ -152,13 +152,14 @@ class Dreamer(nn.Module):
         everywhere when ``state`` is None and False otherwise.  Returns actions (N, 4) in [-1, 1] as numpy.
         """
         single = np.ndim(obs) == 1
-        obs_t = torch.as_tensor(np.asarray(obs, dtype=np.float32), device=self.device)
+        obs_np = np.asarray(obs, dtype=np.float32)
+        if not np.isfinite(obs_np).all():       # checked on the host: no device sync for the check
+            raise ValueError("obs contains NaN or inf")
+        obs_t = torch.as_tensor(obs_np, device=self.device)
         if single:
             obs_t = obs_t[None]
         if obs_t.ndim != 2 or obs_t.shape[-1] != self.obs_dim:
             raise ValueError(f"obs must be ({self.obs_dim},) or (N, {self.obs_dim}), got {tuple(obs_t.shape)}")
-        if not torch.isfinite(obs_t).all():
-            raise ValueError("obs contains NaN or inf")
         num = obs_t.shape[0]
         if state is None:
             state = self.initial_policy_state(num)

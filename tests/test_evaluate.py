@@ -146,3 +146,15 @@ def test_bad_parallel_settings_are_refused():
         play_games(LinearAgent(), 0, parallel=4)
     with pytest.raises(ValueError, match="pass envs"):
         play_games(LinearAgent(), 2, parallel=2, env=object())
+
+
+def test_policy_refuses_non_finite_or_misshaped_observations():
+    agent = Dreamer(Config.quick())
+    obs = np.zeros((2, 18), np.float32)
+    obs[1, 5] = np.nan
+    with pytest.raises(ValueError, match="NaN or inf"):
+        agent.policy(obs)
+    with pytest.raises(ValueError, match=r"obs must be \(18,\) or \(N, 18\)"):
+        agent.policy(np.zeros((2, 17), np.float32))
+    action, _ = agent.policy(np.zeros(18, np.float32))
+    assert action.shape == (4,) and np.all(np.abs(action) <= 1)
