@@ -5,13 +5,18 @@ with batch B x T, one update replays B*T steps, so there are ``replay_ratio / (B
 More updates per env step learn more from each game but cost more compute per game; the best ratio is the one
 that reaches the target win rate soonest in *time*, which only a run can tell.
 
-For each ratio and seed this trains the quick config on a task, evaluates every ``--eval-every`` env steps on the
+For each ratio, precision and seed this trains the quick config (or, with ``--base default``, the guide's
+``Config()``) on a task, evaluates every ``--eval-every`` env steps on the
 fixed evaluation games, and stops when the greedy policy's win rate reaches ``--target`` (or at ``--max-steps``).
 Cost is measured as **CPU seconds of this process with one torch thread**, evaluation games excluded: unlike
 wall-clock time it does not change when other programs load the machine.  Wall-clock seconds are printed too.
 
+``--precisions fp32 bf16`` runs every ratio and seed twice, without and with bf16 autocast (``Config.amp``):
+a faster update only pays if the agent still learns as much from it, and this is the run that tells.
+
 Usage: ``python benchmarks/replay_ratio_sweep.py [--ratios 16 32 64 128] [--seeds 0 1] [--mode TRAIN_SHOOTING]
-[--opponent none] [--target 0.4] [--max-steps 15000] [--eval-every 1500] [--eval-games 30]``
+[--opponent none] [--target 0.4] [--max-steps 15000] [--eval-every 1500] [--eval-games 30] [--base quick]
+[--precisions fp32]``
 """
 from __future__ import annotations
 
@@ -54,11 +59,14 @@ class TimedTrainer(Trainer):
         return row
 
 
-def run_one(args, ratio: float, seed: int, folder: Path) -> dict:
-    config = Config.quick(mode=args.mode, opponent=args.opponent, seed=seed, replay_ratio=ratio,
+def run_one(args, ratio: float, precision: str, seed: int, folder: Path) -> dict:
+    base = Config.quick() if args.base == "quick" else Config()
+    config = base.replace(mode=args.mode, opponent=args.opponent, seed=seed, replay_ratio=ratio,
                           total_env_steps=args.max_steps, eval_every_steps=args.eval_every,
-                          eval_games=args.eval_games, threads=1, checkpoint_minutes=10_000.0)
-    trainer = TimedTrainer(config, folder / f"ratio{ratio:g}-seed{seed}", progress=False, target=args.target)
+                          eval_games=args.eval_games, threads=1, checkpoint_minutes=10_000.0,
+                          amp=precision == "bf16")
+    trainer = TimedTrainer(config, folder / f"ratio{ratio:g}-{precision}-seed{seed}", progress=False,
+                           target=args.target)
     wall = time.perf_counter()
     reached = True
     try:
@@ -67,7 +75,7 @@ def run_one(args, ratio: float, seed: int, folder: Path) -> dict:
     except TargetReached:
         pass
     last = trainer.rows[-1]
-    return {"replay_ratio": ratio, "seed": seed, "updates_per_env_step": round(config.updates_per_env_step, 4),
+    return {"base": args.base, "replay_ratio": ratio, "precision": precision, "seed": seed, "updates_per_env_step": round(config.updates_per_env_step, 4),
             "reached": reached, "env_steps": last["env_steps"], "updates": last["updates"],
             "train_cpu_seconds": last["train_cpu_seconds"], "wall_seconds": round(time.perf_counter() - wall, 1),
             "win_rate": last["win_rate"], "best_win_rate": max(r["win_rate"] for r in trainer.rows)}
@@ -83,39 +91,46 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=15_000)
     parser.add_argument("--eval-every", type=int, default=1_500)
     parser.add_argument("--eval-games", type=int, default=30)
+    parser.add_argument("--base", default="quick", choices=["quick", "default"],
+                        help="Config.quick() or the guide's Config()")
+    parser.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "bf16"],
+                        help="bf16 = Config.amp (bf16 autocast of the networks)")
     parser.add_argument("--csv", default="benchmarks/results/replay_ratio_sweep.csv")
     args = parser.parse_args()
     if not 0.0 < args.target <= 1.0:
         parser.error(f"--target must be in (0, 1], got {args.target}")
     torch.set_num_threads(1)
-    print(f"quick config, {args.mode} vs {args.opponent}, target win rate {args.target:.0%}, "
+    print(f"{args.base} config, {args.mode} vs {args.opponent}, target win rate {args.target:.0%}, "
           f"eval every {args.eval_every} env steps on {args.eval_games} games, at most {args.max_steps} env steps, "
           f"1 torch thread; cost = CPU seconds of training (evaluation excluded)")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for ratio in args.ratios:
             for seed in args.seeds:
-                row = run_one(args, ratio, seed, Path(tmp))
-                rows.append(row)
-                print(f"  ratio {ratio:>5g} seed {seed}: {'reached' if row['reached'] else 'missed '} "
-                      f"at {row['env_steps']} env steps, {row['updates']} updates, "
-                      f"{row['train_cpu_seconds']} CPU s ({row['wall_seconds']} s wall), "
-                      f"win {row['win_rate']:.0%}", flush=True)
+                for precision in args.precisions:
+                    row = run_one(args, ratio, precision, seed, Path(tmp))
+                    rows.append(row)
+                    print(f"  ratio {ratio:>5g} {precision} seed {seed}: "
+                          f"{'reached' if row['reached'] else 'missed '} "
+                          f"at {row['env_steps']} env steps, {row['updates']} updates, "
+                          f"{row['train_cpu_seconds']} CPU s ({row['wall_seconds']} s wall), "
+                          f"win {row['win_rate']:.0%}", flush=True)
 
-    print(f"\n{'ratio':>6} {'upd/env step':>12} {'reached':>8} {'median env steps':>17} "
+    print(f"\n{'ratio':>6} {'precision':>9} {'upd/env step':>12} {'reached':>8} {'median env steps':>17} "
           f"{'median updates':>15} {'median CPU s':>13} {'mean best win':>14}")
     for ratio in args.ratios:
-        mine = [r for r in rows if r["replay_ratio"] == ratio]
-        hit = [r for r in mine if r["reached"]]
+        for precision in args.precisions:
+            mine = [r for r in rows if r["replay_ratio"] == ratio and r["precision"] == precision]
+            hit = [r for r in mine if r["reached"]]
 
-        def median(key):
-            # a run that missed counts as "more than the budget": the median is only defined if half reached
-            values = sorted([r[key] for r in hit] + [math.inf] * (len(mine) - len(hit)))
-            m = statistics.median_low(values)
-            return "-" if math.isinf(m) else f"{m:g}"
-        print(f"{ratio:>6g} {mine[0]['updates_per_env_step']:>12} {len(hit):>4}/{len(mine):<3} "
-              f"{median('env_steps'):>17} {median('updates'):>15} {median('train_cpu_seconds'):>13} "
-              f"{statistics.mean(r['best_win_rate'] for r in mine):>14.0%}")
+            def median(key):
+                # a run that missed counts as "more than the budget": the median is only defined if half reached
+                values = sorted([r[key] for r in hit] + [math.inf] * (len(mine) - len(hit)))
+                m = statistics.median_low(values)
+                return "-" if math.isinf(m) else f"{m:g}"
+            print(f"{ratio:>6g} {precision:>9} {mine[0]['updates_per_env_step']:>12} {len(hit):>4}/{len(mine):<3} "
+                  f"{median('env_steps'):>17} {median('updates'):>15} {median('train_cpu_seconds'):>13} "
+                  f"{statistics.mean(r['best_win_rate'] for r in mine):>14.0%}")
     write_csv(rows, args.csv)
 
 

@@ -2,10 +2,13 @@
 
 * updates/s: ``Dreamer.train_step`` on replay batches, at the default config and at ``Config.quick()``;
 * a breakdown of one update: world-model loss, imagination, actor+critic losses, backward+optimiser steps;
+* with ``--amp`` and ``--compile``, the same rows again with bf16 autocast (``Config.amp``) and with
+  ``torch.compile`` (``Config.compile``), measured in the same run;
 * env steps/s while acting: the agent's recurrent policy (one posterior step + actor) plus the hockey env;
 * peak host memory (RSS) and, on a GPU, ``torch.cuda.max_memory_allocated``.
 
-Usage: ``python benchmarks/train_speed.py [--device auto] [--updates 10] [--threads N] [--csv PATH]``
+Usage: ``python benchmarks/train_speed.py [--device auto] [--updates 5] [--threads N] [--amp] [--compile]
+[--configs default quick] [--csv PATH]``
 """
 from __future__ import annotations
 
@@ -71,14 +74,15 @@ def breakdown(agent: Dreamer, buffer: ReplayBuffer, device, repeats: int = 3) ->
              "imagination + behaviour losses (fwd)": [], "full train_step (fwd + bwd + steps)": []}
     for _ in range(repeats):
         sync(device); t0 = time.perf_counter()
-        _, states, _ = agent.world_model.loss(batch)
-        sync(device); t1 = time.perf_counter()
-        start = states.detach().flatten_batch()
-        imagine(agent.world_model.rssm, agent.actor, start, c.horizon)
-        sync(device); t2 = time.perf_counter()
-        behaviour_losses(agent.world_model, agent.actor, agent.critic, agent.slow_critic, agent.moments, start,
-                         torch.ones(start.deter.shape[0], device=device), c)
-        sync(device); t3 = time.perf_counter()
+        with agent._autocast():   # the same precision as train_step
+            _, states, _ = agent.world_model.loss(batch)
+            sync(device); t1 = time.perf_counter()
+            start = states.detach().flatten_batch()
+            imagine(agent.world_model.rssm, agent.actor, start, c.horizon)
+            sync(device); t2 = time.perf_counter()
+            behaviour_losses(agent.world_model, agent.actor, agent.critic, agent.slow_critic, agent.moments,
+                             start, torch.ones(start.deter.shape[0], device=device), c)
+            sync(device); t3 = time.perf_counter()
         agent.train_step(batch)
         sync(device); t4 = time.perf_counter()
         for key, dt in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
@@ -114,6 +118,8 @@ def main() -> None:
     parser.add_argument("--act-steps", type=int, default=500)
     parser.add_argument("--compile", action="store_true",
                         help="also time each config with torch.compile (Config.compile; the compile time is excluded)")
+    parser.add_argument("--amp", action="store_true",
+                        help="also time each config with bf16 autocast (Config.amp)")
     parser.add_argument("--configs", nargs="+", default=["default", "quick"], choices=["default", "quick"])
     parser.add_argument("--csv", default="benchmarks/results/train_speed.csv")
     args = parser.parse_args()
@@ -130,9 +136,11 @@ def main() -> None:
     for name in args.configs:
         base, updates = (Config(), args.updates) if name == "default" else (Config.quick(), args.updates * 10)
         settings.append((name, base, updates))
+        if args.amp:
+            settings.append((name + "+bf16", base.replace(amp=True), updates))
         if args.compile:
             settings.append((name + "+compile", base.replace(compile=True), updates))
-    phases = None
+    phases = {}
     for name, config, updates in settings:
         torch.manual_seed(0)
         if device.type == "cuda":
@@ -148,18 +156,20 @@ def main() -> None:
                "peak_rss_MB": round(peak_rss_mb()),
                "cuda_peak_MB": round(torch.cuda.max_memory_allocated() / 2**20) if device.type == "cuda" else ""}
         rows.append(row)
-        if name == "default":
-            phases = breakdown(agent, buffer, device)
+        if name.startswith("default"):
+            phases[name] = breakdown(agent, buffer, device)
 
     keys = list(rows[0])
     widths = [max(len(k), *(len(str(r[k])) for r in rows)) for k in keys]
     print("  ".join(k.rjust(w) for k, w in zip(keys, widths)))
     for r in rows:
         print("  ".join(str(r[k]).rjust(w) for k, w in zip(keys, widths)))
-    if phases is not None:
-        print("\none update at the default config (median ms):")
-        for k, v in phases.items():
-            print(f"  {k:38s} {v:9.1f}")
+    if phases:
+        names = list(phases)
+        print("\none update at the default sizes (median ms):")
+        print(f"  {'':38s} " + " ".join(f"{n:>15s}" for n in names))
+        for key in phases[names[0]]:
+            print(f"  {key:38s} " + " ".join(f"{phases[n][key]:15.1f}" for n in names))
     print("train_env_steps_per_s = env steps/s of the whole loop (acting + the updates the replay ratio asks for)")
     write_csv(rows, args.csv, keys)
 

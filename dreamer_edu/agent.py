@@ -65,6 +65,9 @@ class Dreamer(nn.Module):
         self.moments = Moments(config.return_norm_decay, config.return_norm_low, config.return_norm_high,
                                config.return_norm_floor)
         self.device = torch.device(device)
+        if config.amp and self.device.type == "cuda" and not torch.cuda.is_bf16_supported():
+            raise ValueError(f"amp=True needs bf16, which {torch.cuda.get_device_name(self.device)} does not "
+                             "support; set amp=False")
         self.to(self.device)
         if config.compile:
             self.compile_networks()
@@ -101,8 +104,13 @@ class Dreamer(nn.Module):
         return out
 
     def _autocast(self):
-        return torch.autocast(self.device.type, dtype=torch.bfloat16,
-                              enabled=self.config.amp and self.device.type == "cuda")
+        """bf16 autocast of the networks' matrix products when ``config.amp`` is on (CPU or CUDA).
+
+        Only the layers run in bf16: every head casts its output to fp32 (``.float()``), so the two-hot
+        logits, the latent probabilities, the KL, the returns and all losses are fp32, and so are the
+        weights, gradients and optimiser states.  On a CPU torch keeps the GRU cell in fp32 too.
+        """
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.amp)
 
     def _clip_and_step(self, optimizer: torch.optim.Optimizer, module: nn.Module) -> torch.Tensor:
         norm = torch.nn.utils.clip_grad_norm_(module.parameters(), self.config.grad_clip)

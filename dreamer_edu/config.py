@@ -110,7 +110,7 @@ class Config:
     # --- performance ---------------------------------------------------------------------------
     device: str = "auto"                 # auto | cpu | cuda
     threads: int = 0                     # torch CPU threads; 0 = leave torch's default
-    amp: bool = False                    # bf16 autocast of the networks on CUDA (losses stay fp32)
+    amp: bool = False                    # bf16 autocast of the networks, CPU or CUDA (benchmarks/NOTES.md)
     compile: bool = False                # torch.compile each MLP block and the GRU cell (benchmarks/NOTES.md)
 
     # ------------------------------------------------------------------------------------------

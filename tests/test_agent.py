@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from dreamer_edu.actor_critic import behaviour_losses
 from dreamer_edu.agent import Dreamer, all_finite, resolve_device
 from dreamer_edu.config import Config
 
@@ -90,6 +91,55 @@ def test_device_resolution():
         assert resolve_device("auto").type == "cpu"
         with pytest.raises(RuntimeError, match="no CUDA"):
             resolve_device("cuda")
+
+
+def _losses_and_gradients(agent, batch, seed=0):
+    """World-model loss, behaviour losses and their gradients (flattened per network) for one batch."""
+    torch.manual_seed(seed)
+    with agent._autocast():
+        world_loss, states, _ = agent.world_model.loss(batch)
+        start = states.detach().flatten_batch()
+        actor_loss, critic_loss, _ = behaviour_losses(
+            agent.world_model, agent.actor, agent.critic, agent.slow_critic, agent.moments, start,
+            torch.ones(start.deter.shape[0]), agent.config)
+    agent.zero_grad(set_to_none=True)
+    (world_loss + actor_loss + critic_loss).backward()
+    grads = {name: torch.cat([p.grad.flatten() for p in net.parameters() if p.grad is not None])
+             for name, net in (("world_model", agent.world_model), ("actor", agent.actor), ("critic", agent.critic))}
+    return {"world": world_loss, "actor": actor_loss, "critic": critic_loss}, grads
+
+
+def test_bf16_autocast_on_cpu_keeps_losses_and_gradients_close_to_fp32():
+    config = Config.quick()
+    fp32, bf16 = Dreamer(config), Dreamer(config.replace(amp=True))
+    bf16.load_state_dict(fp32.state_dict())
+    # the zero-initialised critic would give it no input gradients: start both from the same random critic
+    for p in list(fp32.critic.parameters()) + list(fp32.world_model.reward_head.parameters()):
+        torch.nn.init.normal_(p, std=0.02)
+    bf16.load_state_dict(fp32.state_dict())
+    batch = fp32.batch_to_torch(synthetic_batch(B=8, T=16))
+    losses32, grads32 = _losses_and_gradients(fp32, batch)
+    losses16, grads16 = _losses_and_gradients(bf16, batch)
+    for name, value in losses32.items():
+        assert value.dtype == losses16[name].dtype == torch.float32, name
+        assert abs(losses16[name].item() - value.item()) <= 0.05 * abs(value.item()) + 1e-3, name
+    for name, g32 in grads32.items():
+        g16 = grads16[name]
+        assert g16.dtype == torch.float32, name          # weights and gradients stay fp32
+        cosine = torch.nn.functional.cosine_similarity(g32, g16, dim=0).item()
+        assert cosine > 0.95, (name, cosine)
+    with bf16._autocast():   # the layers do run in bf16; the heads hand fp32 to the losses
+        features = torch.randn(5, config.feature_size)
+        assert bf16.actor.net(features).dtype == torch.bfloat16
+        assert bf16.critic.logits(features).dtype == torch.float32
+
+
+def test_bf16_train_step_on_cpu_is_finite():
+    agent = Dreamer(Config.quick(amp=True))
+    metrics = agent.train_step(synthetic_batch())
+    assert all(v.dtype == torch.float32 for v in metrics.values() if v.is_floating_point())
+    assert all_finite(metrics)[0]
+    assert all(p.dtype == torch.float32 for p in agent.parameters())
 
 
 @pytest.mark.cuda
