@@ -8,8 +8,10 @@ before every ``train`` call).  Both get the same sizes, built from our ``Config`
   batch 32 x 32, imagination horizon 15;
 * quick (``Config.quick()``): recurrent state 64, 8 x 8 latents, width 64 with 1 layer, batch 16 x 16, horizon 10;
 
-with an 18-float vector observation (no CNN) and a 4-dim continuous action, on the CPU, in fp32, with
+with an 18-float vector observation (no CNN) and a 4-dim continuous action, on the CPU, in fp32 by default, with
 ``torch.compile`` off in both (our ``Config.compile=False``, sheeprl's ``algo.compile.enabled=False``).
+``--precision bf16`` turns on bf16 autocast in both: our ``Config.amp`` and sheeprl's Lightning Fabric
+``bf16-mixed`` (which runs every module set up by Fabric under ``torch.autocast``).
 Both train on the same real hockey games (``dreamer_edu.experiments.collect_episodes``), each implementation
 in its own batch layout: ours (B, T, ...) from our replay buffer, sheeprl's (T, B, ...) windows of the same
 concatenated episodes, as its sequential buffer gives them.
@@ -32,7 +34,7 @@ sheeprl is not a dependency of this project: make a separate virtual environment
 (``pip install -e . --no-deps`` skips our pinned requirements; install any that are missing, e.g. ``tqdm``.)
 
 Usage: ``python benchmarks/peer_sheeprl.py [--threads 1] [--repeats 5] [--updates 10] [--quick-updates 40]
-[--warmup 2] [--games 20] [--configs default quick] [--no-reinforce] [--csv PATH]``
+[--warmup 2] [--games 20] [--configs default quick] [--precision fp32|bf16] [--no-reinforce] [--csv PATH]``
 """
 from __future__ import annotations
 
@@ -74,8 +76,12 @@ NOAUX = "dreamer_edu use_aux_heads=False"
 
 
 # --- sheeprl ------------------------------------------------------------------------------------------
+FABRIC_PRECISION = {"fp32": "32-true", "bf16": "bf16-mixed"}
+
+
 def sheeprl_overrides(c: Config, reinforce: bool) -> list[str]:
-    """Hydra overrides that give sheeprl's DreamerV3 our sizes (vector observation only, no CNN, CPU, fp32)."""
+    """Hydra overrides that give sheeprl's DreamerV3 our sizes (vector observation only, no CNN, CPU) and our
+    precision (fp32, or bf16 autocast: Lightning Fabric's "bf16-mixed" when ``c.amp``)."""
     overrides = [
         "exp=dreamer_v3", "env=dummy",
         "algo.cnn_keys.encoder=[]", "algo.cnn_keys.decoder=[]",
@@ -93,11 +99,15 @@ def sheeprl_overrides(c: Config, reinforce: bool) -> list[str]:
         f"algo.per_rank_sequence_length={c.batch_length}",
         f"algo.horizon={c.horizon}",
         "algo.compile.enabled=False",
-        "fabric.accelerator=cpu", "fabric.devices=1", "fabric.precision=32-true",
+        "fabric.accelerator=cpu", "fabric.devices=1", f"fabric.precision={fabric_precision(c)}",
     ]
     if reinforce:
         overrides.append("algo.actor.objective_mix=1")
     return overrides
+
+
+def fabric_precision(c: Config) -> str:
+    return FABRIC_PRECISION["bf16" if c.amp else "fp32"]
 
 
 class SheeprlUpdate:
@@ -107,7 +117,7 @@ class SheeprlUpdate:
         with initialize_config_module(config_module="sheeprl.configs", version_base="1.3"):
             cfg = compose(config_name="config", overrides=sheeprl_overrides(config, reinforce))
         self.cfg = cfg = dotdict(OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False))
-        self.fabric = Fabric(accelerator="cpu", devices=1, precision="32-true")
+        self.fabric = Fabric(accelerator="cpu", devices=1, precision=fabric_precision(config))
         obs_space = gym.spaces.Dict({"state": gym.spaces.Box(-np.inf, np.inf, (OBS_DIM,), np.float32)})
         self.actions_dim = (ACTION_DIM,)
         self.world_model, self.actor, self.critic, self.target_critic, _player = build_agent(
@@ -205,6 +215,8 @@ def main() -> None:
                         help="skip our row without the auxiliary heads (use_aux_heads=False)")
     parser.add_argument("--no-reinforce", action="store_true",
                         help="skip the sheeprl row with the REINFORCE actor (objective_mix=1)")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                        help="bf16: bf16 autocast in both (our Config.amp, sheeprl's fabric.precision=bf16-mixed)")
     parser.add_argument("--csv", default="benchmarks/results/peer_sheeprl.csv")
     args = parser.parse_args()
     if min(args.threads, args.repeats, args.updates, args.quick_updates, args.games) < 1 or args.warmup < 0:
@@ -214,7 +226,8 @@ def main() -> None:
     warnings.filterwarnings("ignore", module="lightning")
     load = os.getloadavg()
     print(f"torch {torch.__version__}, sheeprl {sheeprl.__version__}, CPU ({platform.processor() or platform.machine()}),"
-          f" {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()} for both implementations")
+          f" {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()} for both implementations, "
+          f"precision {args.precision} in both")
     print(f"load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}: the machine is shared and other jobs "
           "run on it, so rounds are interleaved and medians reported; compare ratios, not absolute rates")
 
@@ -226,7 +239,7 @@ def main() -> None:
 
     rows, rss_ours_only = [], None
     for name in args.configs:
-        config = Config() if name == "default" else Config.quick()
+        config = (Config() if name == "default" else Config.quick()).replace(amp=args.precision == "bf16")
         updates = args.updates if name == "default" else args.quick_updates
         rng = np.random.default_rng(0)
         buffer = fill_buffer(episodes, config, seed=0)   # DreamSmooth-ed rewards, as our trainer replays them
@@ -287,7 +300,7 @@ def main() -> None:
                 "ours_over_theirs": round(ms / ours_ms, 2) if theirs else "",
                 "ours_over_theirs_paired": paired,
                 "ours_noaux_over_theirs": round(ms / noaux_ms, 2) if theirs and noaux_ms else "",
-                "threads": torch.get_num_threads(), "rounds": args.repeats, "updates_per_round": updates,
+                "precision": args.precision, "threads": torch.get_num_threads(), "rounds": args.repeats, "updates_per_round": updates,
             })
 
     rss_all = peak_rss_mb()

@@ -359,7 +359,9 @@ class Trainer:
             self.run_games(on_step=self.train_if_due)
             bar.update(self.env_steps - before)
             if self.env_steps >= self.next_eval:
-                self.next_eval += c.eval_every_steps
+                # the next multiple of eval_every_steps after now: a long warm-up or a round of several games
+                # can pass more than one, and that must give one evaluation, not one per game until caught up
+                self.next_eval = (self.env_steps // c.eval_every_steps + 1) * c.eval_every_steps
                 self.evaluate()
             recent = np.asarray(self.recent_outcomes)
             postfix = f"train win {np.mean(recent == 1):.0%} (last {len(recent)})"

@@ -161,6 +161,17 @@ def test_callbacks_see_every_log_interval_and_evaluation(tmp_path):
     assert [r["env_steps"] for r in rows] == [str(r["env_steps"]) for r in evaluated]
 
 
+def test_one_evaluation_per_interval_even_after_a_warmup_that_spans_several(tmp_path):
+    # 12 warm-up games of about 80 steps pass several 150-step eval boundaries at once
+    trainer = Trainer(tiny_config(warmup_episodes=12, eval_every_steps=150, total_env_steps=1_400, replay_ratio=8.0),
+                      tmp_path / "run", progress=False)
+    trainer.train()
+    steps = [int(r["env_steps"]) for r in csv.DictReader((tmp_path / "run" / "eval.csv").open())]
+    assert steps[0] > 3 * 150                      # the warm-up really did pass several boundaries
+    intervals = [s // 150 for s in steps[:-1]]     # the last row is the end-of-run evaluation
+    assert intervals == sorted(set(intervals)), steps
+
+
 def test_time_budget_stops_with_a_checkpoint_and_a_second_call_continues(tmp_path):
     config = tiny_config(total_env_steps=100_000, warmup_episodes=1)
     trainer = Trainer(config, tmp_path / "run", progress=False)
