@@ -11,12 +11,14 @@ fixed evaluation games, and stops when the greedy policy's win rate reaches ``--
 Cost is measured as **CPU seconds of this process with one torch thread**, evaluation games excluded: unlike
 wall-clock time it does not change when other programs load the machine.  Wall-clock seconds are printed too.
 
-``--precisions fp32 bf16`` runs every ratio and seed twice, without and with bf16 autocast (``Config.amp``):
-a faster update only pays if the agent still learns as much from it, and this is the run that tells.
+Two more dimensions, for changes that make the loop faster but also change what it computes or collects:
+``--precisions fp32 bf16`` runs every cell without and with bf16 autocast (``Config.amp``), and
+``--train-envs 1 8`` with one or several training games side by side (``Config.train_envs``).  Either only pays
+if the agent still learns as much per env step, and this is the run that tells.
 
 Usage: ``python benchmarks/replay_ratio_sweep.py [--ratios 16 32 64 128] [--seeds 0 1] [--mode TRAIN_SHOOTING]
 [--opponent none] [--target 0.4] [--max-steps 15000] [--eval-every 1500] [--eval-games 30] [--base quick]
-[--precisions fp32]``
+[--precisions fp32] [--train-envs 1]``
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -59,14 +62,25 @@ class TimedTrainer(Trainer):
         return row
 
 
-def run_one(args, ratio: float, precision: str, seed: int, folder: Path) -> dict:
+class Variant(NamedTuple):
+    """One cell of the sweep: what changes between runs (the seed aside)."""
+
+    replay_ratio: float
+    precision: str      # "fp32" or "bf16" (Config.amp)
+    train_envs: int     # training games side by side (Config.train_envs)
+
+    def label(self) -> str:
+        return f"ratio {self.replay_ratio:g} {self.precision} envs {self.train_envs}"
+
+
+def run_one(args, variant: Variant, seed: int, folder: Path) -> dict:
     base = Config.quick() if args.base == "quick" else Config()
-    config = base.replace(mode=args.mode, opponent=args.opponent, seed=seed, replay_ratio=ratio,
+    config = base.replace(mode=args.mode, opponent=args.opponent, seed=seed, replay_ratio=variant.replay_ratio,
                           total_env_steps=args.max_steps, eval_every_steps=args.eval_every,
                           eval_games=args.eval_games, threads=1, checkpoint_minutes=10_000.0,
-                          amp=precision == "bf16")
-    trainer = TimedTrainer(config, folder / f"ratio{ratio:g}-{precision}-seed{seed}", progress=False,
-                           target=args.target)
+                          amp=variant.precision == "bf16", train_envs=variant.train_envs)
+    name = f"ratio{variant.replay_ratio:g}-{variant.precision}-envs{variant.train_envs}-seed{seed}"
+    trainer = TimedTrainer(config, folder / name, progress=False, target=args.target)
     wall = time.perf_counter()
     reached = True
     try:
@@ -75,7 +89,8 @@ def run_one(args, ratio: float, precision: str, seed: int, folder: Path) -> dict
     except TargetReached:
         pass
     last = trainer.rows[-1]
-    return {"base": args.base, "replay_ratio": ratio, "precision": precision, "seed": seed, "updates_per_env_step": round(config.updates_per_env_step, 4),
+    return {"base": args.base, **variant._asdict(), "seed": seed,
+            "updates_per_env_step": round(config.updates_per_env_step, 4),
             "reached": reached, "env_steps": last["env_steps"], "updates": last["updates"],
             "train_cpu_seconds": last["train_cpu_seconds"], "wall_seconds": round(time.perf_counter() - wall, 1),
             "win_rate": last["win_rate"], "best_win_rate": max(r["win_rate"] for r in trainer.rows)}
@@ -95,42 +110,45 @@ def main() -> None:
                         help="Config.quick() or the guide's Config()")
     parser.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "bf16"],
                         help="bf16 = Config.amp (bf16 autocast of the networks)")
+    parser.add_argument("--train-envs", type=int, nargs="+", default=[1],
+                        help="training games side by side (Config.train_envs)")
     parser.add_argument("--csv", default="benchmarks/results/replay_ratio_sweep.csv")
     args = parser.parse_args()
     if not 0.0 < args.target <= 1.0:
         parser.error(f"--target must be in (0, 1], got {args.target}")
+    if min(args.train_envs) < 1:
+        parser.error(f"--train-envs must be >= 1, got {args.train_envs}")
     torch.set_num_threads(1)
     print(f"{args.base} config, {args.mode} vs {args.opponent}, target win rate {args.target:.0%}, "
           f"eval every {args.eval_every} env steps on {args.eval_games} games, at most {args.max_steps} env steps, "
           f"1 torch thread; cost = CPU seconds of training (evaluation excluded)")
+    variants = [Variant(r, p, n) for r in args.ratios for p in args.precisions for n in args.train_envs]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for ratio in args.ratios:
+        for variant in variants:
             for seed in args.seeds:
-                for precision in args.precisions:
-                    row = run_one(args, ratio, precision, seed, Path(tmp))
-                    rows.append(row)
-                    print(f"  ratio {ratio:>5g} {precision} seed {seed}: "
-                          f"{'reached' if row['reached'] else 'missed '} "
-                          f"at {row['env_steps']} env steps, {row['updates']} updates, "
-                          f"{row['train_cpu_seconds']} CPU s ({row['wall_seconds']} s wall), "
-                          f"win {row['win_rate']:.0%}", flush=True)
+                row = run_one(args, variant, seed, Path(tmp))
+                rows.append(row)
+                print(f"  {variant.label()} seed {seed}: {'reached' if row['reached'] else 'missed '} "
+                      f"at {row['env_steps']} env steps, {row['updates']} updates, "
+                      f"{row['train_cpu_seconds']} CPU s ({row['wall_seconds']} s wall), "
+                      f"win {row['win_rate']:.0%}", flush=True)
 
-    print(f"\n{'ratio':>6} {'precision':>9} {'upd/env step':>12} {'reached':>8} {'median env steps':>17} "
+    print(f"\n{'ratio':>6} {'precision':>9} {'envs':>4} {'upd/env step':>12} {'reached':>8} {'median env steps':>17} "
           f"{'median updates':>15} {'median CPU s':>13} {'mean best win':>14}")
-    for ratio in args.ratios:
-        for precision in args.precisions:
-            mine = [r for r in rows if r["replay_ratio"] == ratio and r["precision"] == precision]
-            hit = [r for r in mine if r["reached"]]
+    for variant in variants:
+        mine = [r for r in rows if Variant(r["replay_ratio"], r["precision"], r["train_envs"]) == variant]
+        hit = [r for r in mine if r["reached"]]
 
-            def median(key):
-                # a run that missed counts as "more than the budget": the median is only defined if half reached
-                values = sorted([r[key] for r in hit] + [math.inf] * (len(mine) - len(hit)))
-                m = statistics.median_low(values)
-                return "-" if math.isinf(m) else f"{m:g}"
-            print(f"{ratio:>6g} {precision:>9} {mine[0]['updates_per_env_step']:>12} {len(hit):>4}/{len(mine):<3} "
-                  f"{median('env_steps'):>17} {median('updates'):>15} {median('train_cpu_seconds'):>13} "
-                  f"{statistics.mean(r['best_win_rate'] for r in mine):>14.0%}")
+        def median(key):
+            # a run that missed counts as "more than the budget": the median is only defined if half reached
+            values = sorted([r[key] for r in hit] + [math.inf] * (len(mine) - len(hit)))
+            m = statistics.median_low(values)
+            return "-" if math.isinf(m) else f"{m:g}"
+        print(f"{variant.replay_ratio:>6g} {variant.precision:>9} {variant.train_envs:>4} "
+              f"{mine[0]['updates_per_env_step']:>12} {len(hit):>4}/{len(mine):<3} "
+              f"{median('env_steps'):>17} {median('updates'):>15} {median('train_cpu_seconds'):>13} "
+              f"{statistics.mean(r['best_win_rate'] for r in mine):>14.0%}")
     write_csv(rows, args.csv)
 
 
