@@ -99,7 +99,11 @@ class Dreamer(nn.Module):
             raise ValueError(f"batch['action'] must be (B, T, {self.action_dim}), got {tuple(batch['action'].shape)}")
         out = {}
         for key in BATCH_KEYS:
-            value = torch.as_tensor(batch[key], device=self.device)
+            value = torch.as_tensor(batch[key])
+            if self.device.type == "cuda":
+                # from page-locked memory the copy is asynchronous: the host goes on queueing the update's
+                # kernels instead of waiting for the GPU to finish the previous update first
+                value = value.pin_memory().to(self.device, non_blocking=True)
             out[key] = value if value.dtype == torch.bool else value.float()
         return out
 
