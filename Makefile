@@ -34,7 +34,7 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	SDL_VIDEODRIVER=dummy $(PY) benchmarks/env_speed.py
-	$(PY) benchmarks/train_speed.py
+	$(PY) benchmarks/train_speed.py --amp
 
 play: $(STAMP)
 	SDL_VIDEODRIVER=dummy $(PY) -m dreamer_edu play --opponent weak --episodes 3 --gif figures/demo.gif
