@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -24,7 +25,7 @@ import torch
 from torch import nn
 
 from .actor_critic import Actor, Critic, behaviour_losses, update_slow_critic
-from .config import Config
+from .config import Config, ConfigWarning
 from .networks import MLP
 from .returns import Moments
 from .rssm import RSSMState
@@ -65,9 +66,11 @@ class Dreamer(nn.Module):
         self.moments = Moments(config.return_norm_decay, config.return_norm_low, config.return_norm_high,
                                config.return_norm_floor)
         self.device = torch.device(device)
-        if config.amp and self.device.type == "cuda" and not torch.cuda.is_bf16_supported():
-            raise ValueError(f"amp=True needs bf16, which {torch.cuda.get_device_name(self.device)} does not "
-                             "support; set amp=False")
+        if config.amp and self.device.type == "cuda" and torch.cuda.get_device_capability(self.device)[0] < 8:
+            # bf16 arithmetic in hardware starts with compute capability 8 (Ampere); older GPUs emulate it
+            warnings.warn(f"amp=True on {torch.cuda.get_device_name(self.device)}, which has no bf16 hardware: "
+                          "bf16 is emulated there and likely slower than fp32; consider amp=False",
+                          ConfigWarning, stacklevel=2)
         self.to(self.device)
         if config.compile:
             self.compile_networks()
@@ -100,10 +103,12 @@ class Dreamer(nn.Module):
         out = {}
         for key in BATCH_KEYS:
             value = torch.as_tensor(batch[key])
-            if self.device.type == "cuda":
+            if self.device.type == "cuda" and value.device.type == "cpu":
                 # from page-locked memory the copy is asynchronous: the host goes on queueing the update's
                 # kernels instead of waiting for the GPU to finish the previous update first
                 value = value.pin_memory().to(self.device, non_blocking=True)
+            else:
+                value = value.to(self.device)
             out[key] = value if value.dtype == torch.bool else value.float()
         return out
 

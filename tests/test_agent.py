@@ -109,37 +109,50 @@ def _losses_and_gradients(agent, batch, seed=0):
     return {"world": world_loss, "actor": actor_loss, "critic": critic_loss}, grads
 
 
-def test_bf16_autocast_on_cpu_keeps_losses_and_gradients_close_to_fp32():
-    config = Config.quick()
+@pytest.mark.parametrize("size", ["quick", "default"])
+def test_bf16_autocast_on_cpu_keeps_losses_and_gradients_close_to_fp32(size):
+    torch.manual_seed(0)
+    config = Config.quick() if size == "quick" else Config()
     fp32, bf16 = Dreamer(config), Dreamer(config.replace(amp=True))
-    bf16.load_state_dict(fp32.state_dict())
-    # the zero-initialised critic would give it no input gradients: start both from the same random critic
-    for p in list(fp32.critic.parameters()) + list(fp32.world_model.reward_head.parameters()):
-        torch.nn.init.normal_(p, std=0.02)
+    with bf16._autocast():   # first: the layers really run in bf16, and the heads hand fp32 to the losses
+        features = torch.randn(5, config.feature_size)
+        assert bf16.actor.net(features).dtype == torch.bfloat16
+        assert bf16.critic.logits(features).dtype == torch.float32
+    # the zero-initialised critic and reward head would pass no gradient back: randomise them in both
+    for net in (fp32.critic, fp32.slow_critic, fp32.world_model.reward_head):
+        for p in net.parameters():
+            torch.nn.init.normal_(p, std=0.02)
     bf16.load_state_dict(fp32.state_dict())
     batch = fp32.batch_to_torch(synthetic_batch(B=8, T=16))
     losses32, grads32 = _losses_and_gradients(fp32, batch)
     losses16, grads16 = _losses_and_gradients(bf16, batch)
+    # The actor's numbers are looser: where bf16 moves a latent probability across a sampling boundary, the
+    # imagined trajectory (and so its advantages) changes.  Over 12 random initialisations the worst cases were
+    # 0.4% (world, critic) and 5% (actor) for the losses, 0.997 (world, critic) and 0.95 (actor) for the cosines.
+    loss_tolerance = {"world": 0.02, "critic": 0.02, "actor": 0.10}
+    min_cosine = {"world_model": 0.99, "critic": 0.99, "actor": 0.90}
     for name, value in losses32.items():
         assert value.dtype == losses16[name].dtype == torch.float32, name
-        assert abs(losses16[name].item() - value.item()) <= 0.05 * abs(value.item()) + 1e-3, name
+        relative = abs(losses16[name].item() - value.item()) / abs(value.item())
+        assert relative <= loss_tolerance[name], (name, relative)
     for name, g32 in grads32.items():
         g16 = grads16[name]
         assert g16.dtype == torch.float32, name          # weights and gradients stay fp32
         cosine = torch.nn.functional.cosine_similarity(g32, g16, dim=0).item()
-        assert cosine > 0.95, (name, cosine)
-    with bf16._autocast():   # the layers do run in bf16; the heads hand fp32 to the losses
-        features = torch.randn(5, config.feature_size)
-        assert bf16.actor.net(features).dtype == torch.bfloat16
-        assert bf16.critic.logits(features).dtype == torch.float32
+        assert cosine > min_cosine[name], (name, cosine)
 
 
-def test_bf16_train_step_on_cpu_is_finite():
+def test_bf16_train_step_on_cpu_runs_the_layers_in_bf16_and_keeps_fp32_weights():
     agent = Dreamer(Config.quick(amp=True))
+    seen = set()
+    agent.actor.net.register_forward_hook(lambda module, args, out: seen.add(out.dtype))
     metrics = agent.train_step(synthetic_batch())
+    assert seen == {torch.bfloat16}
     assert all(v.dtype == torch.float32 for v in metrics.values() if v.is_floating_point())
     assert all_finite(metrics)[0]
     assert all(p.dtype == torch.float32 for p in agent.parameters())
+    assert all(s.dtype == torch.float32 for opt in (agent.world_opt, agent.actor_opt, agent.critic_opt)
+               for state in opt.state.values() for s in state.values() if s.is_floating_point() and s.ndim > 0)
 
 
 @pytest.mark.cuda
