@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every GPU measurement that benchmarks/NOTES.md still lacks, in one run of at most 9 minutes:
+# The GPU measurements that benchmarks/NOTES.md still lacks (all but the peer comparisons with sheeprl and SAC,
+# which need their own venvs), in one run of at most 9 minutes:
 #
 #   1. the CUDA tests (bf16 train step, distributions and returns on the GPU);
 #   2. updates/s at Config() and Config.quick(): fp32, bf16 autocast (Config.amp) and torch.compile, with the
@@ -18,9 +19,9 @@
 # Usage: bash benchmarks/gpu_suite.sh OUTDIR [RUN] [TRAIN_MINUTES]
 #        DEVICE=cpu STEP_LIMIT=60 bash benchmarks/gpu_suite.sh OUTDIR   (a dry run of the script on a CPU)
 set -uo pipefail
+out=$(realpath -m "${1:?usage: bash benchmarks/gpu_suite.sh OUTDIR [RUN] [TRAIN_MINUTES]}")  # before the cd
+run=$(realpath -m "${2:-runs/gpu-suite}")
 cd "$(dirname "$0")/.."
-out=${1:?usage: bash benchmarks/gpu_suite.sh OUTDIR [RUN] [TRAIN_MINUTES]}
-run=${2:-runs/gpu-suite}
 minutes=${3:-2}
 device=${DEVICE:-cuda}
 limit=${STEP_LIMIT:-60}
