@@ -8,8 +8,10 @@ steps.  Nothing real happens: rewards and continue flags come from the world mod
 3. **actor** (REINFORCE, ch. 6 and 8): log pi(a_t | s_t) times the advantage (R_t - V(s_t)) / S, where S is the
    Moments return scale (ch. 9), plus ``entropy_scale`` times the policy's entropy.
 
-The trajectory is imagined without gradients: REINFORCE needs only log-probabilities of the chosen actions,
-so neither loss can reach the world model, and the critic loss cannot reach the actor.
+The world model imagines without gradients: REINFORCE needs only log-probabilities of the chosen actions,
+so neither loss can reach the world model, and the critic loss cannot reach the actor.  The actor's outputs
+along the way keep their gradient, so log pi(a_t | s_t) comes from the very forward pass that chose a_t
+(no second pass of the actor over the H*N imagined states).
 
 Two choices where the guide and the official DreamerV3 differ are ``Config`` values (DESIGN items 7, 8):
 ``actor_dist`` ("tanh_normal": the guide's squashed Normal with bounded log-std; "bounded_normal": official)
@@ -39,7 +41,11 @@ class Actor(nn.Module):
         self.net = MLP(config.feature_size, config.hidden_size, config.mlp_layers, out_dim=2 * action_dim)
 
     def forward(self, features: torch.Tensor):  # (..., F) -> distribution over (..., A)
-        mean, spread = self.net(features).float().chunk(2, dim=-1)
+        return self.distribution(self.net(features))
+
+    def distribution(self, net_out: torch.Tensor):  # (..., 2A) -> distribution over (..., A)
+        """The policy given the network's raw output: the first half is the mean, the second the spread."""
+        mean, spread = net_out.float().chunk(2, dim=-1)
         c = self.config
         if c.actor_dist == "tanh_normal":
             return TanhNormal(mean, bounded_log_std(spread, c.log_std_min, c.log_std_max))
@@ -74,21 +80,30 @@ class Imagined(NamedTuple):
     features: torch.Tensor    # (N, H+1, F): s_0 (a real posterior state) ... s_H
     raw_actions: torch.Tensor  # (N, H, A): the sampled action before squashing/clipping
     actions: torch.Tensor      # (N, H, A): the action the model was driven with, in [-1, 1]
+    policy_out: torch.Tensor   # (N, H, 2A): the actor's raw output at s_0 ... s_{H-1} (with its gradient)
 
 
-@torch.no_grad()
 def imagine(rssm: RSSM, actor: Actor, start: RSSMState, horizon: int) -> Imagined:
-    """Roll the actor through the RSSM's prior for ``horizon`` steps from ``start`` (N, ...)."""
-    state = start
-    features = [state.features()]
-    raws, actions = [], []
+    """Roll the actor through the RSSM's prior for ``horizon`` steps from ``start`` (N, ...).
+
+    The RSSM steps run without gradients and the states are detached, so nothing flows back into the world
+    model.  The actor's outputs keep their gradient (when gradients are on): ``actor.distribution(
+    traj.policy_out)`` is the policy at every imagined state, ready for the REINFORCE loss.
+    """
+    state = start.detach()
+    features = [state.features()]                                      # each (N, F)
+    outs, raws, actions = [], [], []
     for _ in range(horizon):
-        action, raw = actor(features[-1]).sample()
-        state = rssm.imagine_step(state, action)
+        out = actor.net(features[-1])                                  # (N, 2A)
+        action, raw = actor.distribution(out).sample()                 # (N, A) each, no gradient
+        with torch.no_grad():
+            state = rssm.imagine_step(state, action)
         features.append(state.features())
+        outs.append(out)
         raws.append(raw)
         actions.append(action)
-    return Imagined(torch.stack(features, 1), torch.stack(raws, 1), torch.stack(actions, 1))
+    return Imagined(torch.stack(features, 1), torch.stack(raws, 1), torch.stack(actions, 1),
+                    torch.stack(outs, 1))
 
 
 def behaviour_losses(world_model, actor: Actor, critic: Critic, slow_critic: Critic, moments: Moments,
@@ -113,7 +128,7 @@ def behaviour_losses(world_model, actor: Actor, critic: Critic, slow_critic: Cri
         offset, scale = moments(returns)
         advantages = (returns - values[:, :-1]) / scale                # (N, H), offset cancels
 
-    dist = actor(feats[:, :-1])                                        # over (N, H, A)
+    dist = actor.distribution(traj.policy_out)                         # over (N, H, A), the actor's gradient
     log_prob = dist.log_prob(traj.raw_actions)                         # (N, H)
     entropy = dist.entropy()                                           # (N, H)
     actor_loss = -(weights * (advantages * log_prob + c.entropy_scale * entropy)).mean()

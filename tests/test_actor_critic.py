@@ -3,7 +3,7 @@ import copy
 import pytest
 import torch
 
-from dreamer_edu.actor_critic import Actor, Critic, behaviour_losses, update_slow_critic
+from dreamer_edu.actor_critic import Actor, Critic, behaviour_losses, imagine, update_slow_critic
 from dreamer_edu.config import Config
 from dreamer_edu.returns import Moments
 from dreamer_edu.world_model import WorldModel
@@ -52,3 +52,37 @@ def test_terminal_start_states_get_no_weight():
     start = wm.initial_state(4)
     actor_loss, critic_loss, _ = behaviour_losses(wm, actor, critic, slow, Moments(), start, torch.zeros(4), c)
     assert actor_loss == 0 and critic_loss == 0
+
+
+@pytest.mark.parametrize("actor_dist", ["tanh_normal", "bounded_normal"])
+def test_imagined_policy_matches_a_second_pass_of_the_actor(actor_dist):
+    """The log-probs kept from imagination equal those of running the actor again on the imagined states, and
+    so do their gradients; the world model gets none."""
+    c = Config.quick(actor_dist=actor_dist)
+    torch.manual_seed(0)
+    wm, actor = WorldModel(c), Actor(c)
+    start = wm.initial_state(6)
+    start = type(start)(torch.randn_like(start.deter), start.stoch)
+    traj = imagine(wm.rssm, actor, start, c.horizon)
+    assert traj.policy_out.shape == (6, c.horizon, 8)
+    assert not traj.features.requires_grad and not traj.raw_actions.requires_grad
+
+    kept = actor.distribution(traj.policy_out).log_prob(traj.raw_actions)      # (N, H)
+    again = actor(traj.features[:, :-1]).log_prob(traj.raw_actions)           # (N, H): the reference
+    torch.testing.assert_close(kept, again, rtol=1e-5, atol=1e-5)
+    grads_kept = torch.autograd.grad(kept.sum(), list(actor.parameters()))
+    grads_again = torch.autograd.grad(again.sum(), list(actor.parameters()))
+    for g1, g2 in zip(grads_kept, grads_again):
+        torch.testing.assert_close(g1, g2, rtol=1e-4, atol=1e-5)
+    assert all(p.grad is None for p in wm.parameters())
+
+
+def test_behaviour_losses_run_the_actor_once_per_imagined_step():
+    """H forward passes of the actor network, one per imagination step: no second pass for the log-probs."""
+    c = Config.quick()
+    wm, actor, critic = WorldModel(c), Actor(c), Critic(c)
+    slow = copy.deepcopy(critic).requires_grad_(False)
+    rows = []
+    actor.net.register_forward_hook(lambda module, args, out: rows.append(out.shape[:-1].numel()))
+    behaviour_losses(wm, actor, critic, slow, Moments(), wm.initial_state(5), torch.ones(5), c)
+    assert rows == [5] * c.horizon
