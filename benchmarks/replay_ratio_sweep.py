@@ -1,4 +1,4 @@
-"""Which replay ratio reaches a win rate in the least compute?  Prints a table (and writes it to a CSV).
+"""Which replay ratio (and batch size) reaches a win rate in the least compute?  Prints a table (and writes it to a CSV).
 
 Guide ch. 12-13.  ``replay_ratio`` counts replayed time steps per environment step (as in official DreamerV3):
 with batch B x T, one update replays B*T steps, so there are ``replay_ratio / (B*T)`` updates per env step.
@@ -11,6 +11,10 @@ fixed evaluation games, and stops when the greedy policy's win rate reaches ``--
 Cost is measured as **CPU seconds of this process with one torch thread**, evaluation games excluded: unlike
 wall-clock time it does not change when other programs load the machine.  Wall-clock seconds are printed too.
 
+``--batch-sizes 16 32`` varies the number of sequences per batch (B; T stays the config's).  At a fixed replay
+ratio a batch twice as large means half as many updates, each replaying twice as many steps: on a CPU where a
+small update costs mostly overhead, that can be cheaper for the same learning, and only a run can tell.
+
 Two more dimensions, for changes that make the loop faster but also change what it computes or collects:
 ``--precisions fp32 bf16`` runs every cell without and with bf16 autocast (``Config.amp``), and
 ``--train-envs 1 8`` with one or several training games side by side (``Config.train_envs``).  Either only pays
@@ -18,7 +22,7 @@ if the agent still learns as much per env step, and this is the run that tells.
 
 Usage: ``python benchmarks/replay_ratio_sweep.py [--ratios 16 32 64 128] [--seeds 0 1] [--mode TRAIN_SHOOTING]
 [--opponent none] [--target 0.4] [--max-steps 15000] [--eval-every 1500] [--eval-games 30] [--base quick]
-[--precisions fp32] [--train-envs 1]``
+[--precisions fp32] [--train-envs 1] [--batch-sizes B]``
 """
 from __future__ import annotations
 
@@ -68,9 +72,10 @@ class Variant(NamedTuple):
     replay_ratio: float
     precision: str      # "fp32" or "bf16" (Config.amp)
     train_envs: int     # training games side by side (Config.train_envs)
+    batch_size: int     # sequences per batch (Config.batch_size)
 
     def label(self) -> str:
-        return f"ratio {self.replay_ratio:g} {self.precision} envs {self.train_envs}"
+        return f"ratio {self.replay_ratio:g} {self.precision} envs {self.train_envs} batch {self.batch_size}"
 
 
 def run_one(args, variant: Variant, seed: int, folder: Path) -> dict:
@@ -78,8 +83,10 @@ def run_one(args, variant: Variant, seed: int, folder: Path) -> dict:
     config = base.replace(mode=args.mode, opponent=args.opponent, seed=seed, replay_ratio=variant.replay_ratio,
                           total_env_steps=args.max_steps, eval_every_steps=args.eval_every,
                           eval_games=args.eval_games, threads=1, checkpoint_minutes=10_000.0,
-                          amp=variant.precision == "bf16", train_envs=variant.train_envs)
-    name = f"ratio{variant.replay_ratio:g}-{variant.precision}-envs{variant.train_envs}-seed{seed}"
+                          amp=variant.precision == "bf16", train_envs=variant.train_envs,
+                          batch_size=variant.batch_size)
+    name = (f"ratio{variant.replay_ratio:g}-{variant.precision}-envs{variant.train_envs}-batch{variant.batch_size}"
+            f"-seed{seed}")
     trainer = TimedTrainer(config, folder / name, progress=False, target=args.target)
     wall = time.perf_counter()
     reached = True
@@ -112,17 +119,24 @@ def main() -> None:
                         help="bf16 = Config.amp (bf16 autocast of the networks)")
     parser.add_argument("--train-envs", type=int, nargs="+", default=[1],
                         help="training games side by side (Config.train_envs)")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=None,
+                        help="sequences per batch (Config.batch_size); default: the base config's")
     parser.add_argument("--csv", default="benchmarks/results/replay_ratio_sweep.csv")
     args = parser.parse_args()
     if not 0.0 < args.target <= 1.0:
         parser.error(f"--target must be in (0, 1], got {args.target}")
     if min(args.train_envs) < 1:
         parser.error(f"--train-envs must be >= 1, got {args.train_envs}")
+    if args.batch_sizes is not None and min(args.batch_sizes) < 1:
+        parser.error(f"--batch-sizes must be >= 1, got {args.batch_sizes}")
+    base = Config.quick() if args.base == "quick" else Config()
+    batch_sizes = args.batch_sizes or [base.batch_size]
     torch.set_num_threads(1)
     print(f"{args.base} config, {args.mode} vs {args.opponent}, target win rate {args.target:.0%}, "
           f"eval every {args.eval_every} env steps on {args.eval_games} games, at most {args.max_steps} env steps, "
           f"1 torch thread; cost = CPU seconds of training (evaluation excluded)")
-    variants = [Variant(r, p, n) for r in args.ratios for p in args.precisions for n in args.train_envs]
+    variants = [Variant(r, p, n, b) for r in args.ratios for p in args.precisions for n in args.train_envs
+                for b in batch_sizes]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for variant in variants:
@@ -134,10 +148,11 @@ def main() -> None:
                       f"{row['train_cpu_seconds']} CPU s ({row['wall_seconds']} s wall), "
                       f"win {row['win_rate']:.0%}", flush=True)
 
-    print(f"\n{'ratio':>6} {'precision':>9} {'envs':>4} {'upd/env step':>12} {'reached':>8} {'median env steps':>17} "
+    print(f"\n{'ratio':>6} {'precision':>9} {'envs':>4} {'batch':>5} {'upd/env step':>12} {'reached':>8} {'median env steps':>17} "
           f"{'median updates':>15} {'median CPU s':>13} {'mean best win':>14}")
     for variant in variants:
-        mine = [r for r in rows if Variant(r["replay_ratio"], r["precision"], r["train_envs"]) == variant]
+        mine = [r for r in rows
+                if Variant(r["replay_ratio"], r["precision"], r["train_envs"], r["batch_size"]) == variant]
         hit = [r for r in mine if r["reached"]]
 
         def median(key):
@@ -145,7 +160,7 @@ def main() -> None:
             values = sorted([r[key] for r in hit] + [math.inf] * (len(mine) - len(hit)))
             m = statistics.median_low(values)
             return "-" if math.isinf(m) else f"{m:g}"
-        print(f"{variant.replay_ratio:>6g} {variant.precision:>9} {variant.train_envs:>4} "
+        print(f"{variant.replay_ratio:>6g} {variant.precision:>9} {variant.train_envs:>4} {variant.batch_size:>5} "
               f"{mine[0]['updates_per_env_step']:>12} {len(hit):>4}/{len(mine):<3} "
               f"{median('env_steps'):>17} {median('updates'):>15} {median('train_cpu_seconds'):>13} "
               f"{statistics.mean(r['best_win_rate'] for r in mine):>14.0%}")
