@@ -117,7 +117,8 @@ class Dreamer(nn.Module):
 
         Only the layers run in bf16: every head casts its output to fp32 (``.float()``), so the two-hot
         logits, the latent probabilities, the KL, the returns and all losses are fp32, and so are the
-        weights, gradients and optimiser states.  On a CPU torch keeps the GRU cell in fp32 too.
+        weights, gradients and optimiser states.  ``nn.GRUCell`` multiplies in bf16 and hands back its
+        memory h in fp32.
         """
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.amp)
 
