@@ -2,9 +2,10 @@
 
 A shared machine drifts (other programs, CPU clocks): two runs of ``train_speed.py`` minutes apart can differ
 by 10-20%, more than most optimisations gain.  This script builds one agent per variant (same seed, so the
-same initial weights), then times updates that *alternate* between them on the same fixed batch, so that
-drift hits both alike, and reports the median time per update of each and the median of the per-pair
-ratios A/B (above 1: B is faster).
+same initial weights as long as the overrides leave the networks' shapes alone), then times updates that
+*alternate* between them (A B B A A B ...) on the same fixed batch (unless an override changes its shape), so
+that drift hits both alike.  It reports each variant's median time per update and the median and quartiles of
+the per-pair ratios A/B (above 1: B is faster).
 
 Variants are ``Config`` overrides, written as on the command line (``--config-override``), e.g.::
 
@@ -12,8 +13,9 @@ Variants are ``Config`` overrides, written as on the command line (``--config-ov
     python benchmarks/paired_speed.py --a amp=true --b amp=true compile=true --pairs 8
     python benchmarks/paired_speed.py --base quick --b batch_size=32    # a bigger batch
 
-Time is the process's CPU time on a CPU (not changed by other programs waiting for a core) and wall time with
-CUDA synchronisation on a GPU.  Compilation (``compile=true``) happens in the warm-up updates, not timed.
+Time is the process's CPU time on a CPU (summed over torch's threads when ``--threads`` > 1; it does not count
+the time spent waiting for a core, but it still varies with the load, which is what the pairing is for) and
+wall time with CUDA synchronisation on a GPU.  Compilation (``compile=true``) happens in the warm-up updates, not timed.
 """
 from __future__ import annotations
 
@@ -42,16 +44,18 @@ def timer(device: torch.device):
 
 def paired_times(agents: dict[str, Dreamer], batches: dict[str, dict], pairs: int, warmup: int,
                  device) -> dict[str, list[float]]:
-    """Milliseconds per update of each agent, the updates alternating A, B, A, B, ... after ``warmup`` each."""
+    """Milliseconds per update of each agent after ``warmup`` untimed ones; the order alternates within pairs
+    (A B, B A, A B, ...), so that neither variant always runs right after the other."""
     for name, agent in agents.items():      # untimed: compilation (compile=true) happens here
         for _ in range(warmup):
             agent.train_step(batches[name])
     now = timer(device)
     times = {name: [] for name in agents}
-    for _ in range(pairs):
-        for name, agent in agents.items():
+    names = list(agents)
+    for pair in range(pairs):
+        for name in (names if pair % 2 == 0 else names[::-1]):
             start = now()
-            agent.train_step(batches[name])
+            agents[name].train_step(batches[name])
             times[name].append((now() - start) * 1000)
     return times
 
@@ -69,8 +73,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.pairs < 1 or args.warmup < 0:
         parser.error("--pairs must be >= 1 and --warmup >= 0")
-    if args.a == args.b:
-        parser.error("variants A and B are the same; give B (or A) some KEY=VALUE overrides")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
@@ -79,13 +81,14 @@ def main() -> None:
         variants = {"A": base.with_overrides(args.a), "B": base.with_overrides(args.b)}
     except ValueError as error:
         parser.error(str(error))
+    if variants["A"] == variants["B"]:
+        parser.error("variants A and B are the same config; give B (or A) KEY=VALUE overrides that change it")
 
     agents = {}
     for name, config in variants.items():
         torch.manual_seed(0)
         agents[name] = Dreamer(config, device=device)
     buffer = fill_buffer(base, games=30)
-    np.random.seed(0)
     # both variants update on the same batch, unless an override changes the batch's shape
     batches = {}
     for name, c in variants.items():
@@ -94,7 +97,9 @@ def main() -> None:
         batches[name] = batches[same[0]] if same else agents[name].batch_to_torch(buffer.sample(*shape))
     print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} torch threads; {args.base} config; "
           f"{args.pairs} pairs after {args.warmup} warm-up updates each; "
-          + ("wall ms (CUDA synchronised)" if device.type == "cuda" else "CPU ms of this process"))
+          + ("wall ms (CUDA synchronised)" if device.type == "cuda" else
+             "CPU ms of this process" + (f", summed over {torch.get_num_threads()} threads"
+                                         if torch.get_num_threads() > 1 else "")))
     times = paired_times(agents, batches, args.pairs, args.warmup, device)
 
     a, b = np.array(times["A"]), np.array(times["B"])
@@ -107,7 +112,10 @@ def main() -> None:
                                 "min_ms": "min", "max_ms": "max"})
     print(f"\npaired A/B ratio: median {np.median(ratios):.3f}, quartiles {np.quantile(ratios, 0.25):.3f}-"
           f"{np.quantile(ratios, 0.75):.3f} over {len(ratios)} pairs (above 1: B is faster)")
-    write_csv([dict(r, paired_ratio_median=round(float(np.median(ratios)), 3)) for r in rows], args.csv)
+    summary = {"pairs": len(ratios), "paired_ratio_median": round(float(np.median(ratios)), 3),
+               "paired_ratio_q1": round(float(np.quantile(ratios, 0.25)), 3),
+               "paired_ratio_q3": round(float(np.quantile(ratios, 0.75)), 3)}
+    write_csv([dict(r, **summary) for r in rows], args.csv)
 
 
 if __name__ == "__main__":

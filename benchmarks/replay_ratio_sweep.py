@@ -1,12 +1,12 @@
-"""Which replay ratio (and batch size) reaches a win rate in the least compute?  Prints a table (and writes it to a CSV).
+"""Which replay ratio (and batch size) reaches a win rate in the least compute?  Prints a table and a CSV.
 
 Guide ch. 12-13.  ``replay_ratio`` counts replayed time steps per environment step (as in official DreamerV3):
 with batch B x T, one update replays B*T steps, so there are ``replay_ratio / (B*T)`` updates per env step.
 More updates per env step learn more from each game but cost more compute per game; the best ratio is the one
 that reaches the target win rate soonest in *time*, which only a run can tell.
 
-For each ratio, precision and seed this trains the quick config (or, with ``--base default``, the guide's
-``Config()``) on a task, evaluates every ``--eval-every`` env steps on the
+For each variant (ratio, precision, training games, batch size) and seed this trains the quick config (or,
+with ``--base default``, the guide's ``Config()``) on a task, evaluates every ``--eval-every`` env steps on the
 fixed evaluation games, and stops when the greedy policy's win rate reaches ``--target`` (or at ``--max-steps``).
 Cost is measured as **CPU seconds of this process with one torch thread**, evaluation games excluded: unlike
 wall-clock time it does not change when other programs load the machine.  Wall-clock seconds are printed too.
@@ -148,7 +148,8 @@ def main() -> None:
                       f"{row['train_cpu_seconds']} CPU s ({row['wall_seconds']} s wall), "
                       f"win {row['win_rate']:.0%}", flush=True)
 
-    print(f"\n{'ratio':>6} {'precision':>9} {'envs':>4} {'batch':>5} {'upd/env step':>12} {'reached':>8} {'median env steps':>17} "
+    print(f"\n{'ratio':>6} {'precision':>9} {'envs':>4} {'batch':>5} {'upd/env step':>12} {'reached':>8} "
+          f"{'median env steps':>17} "
           f"{'median updates':>15} {'median CPU s':>13} {'mean best win':>14}")
     for variant in variants:
         mine = [r for r in rows

@@ -95,7 +95,7 @@ def imagine(rssm: RSSM, actor: Actor, start: RSSMState, horizon: int) -> Imagine
     outs, raws, actions = [], [], []
     for _ in range(horizon):
         out = actor.net(features[-1])                                  # (N, 2A)
-        action, raw = actor.distribution(out).sample()                 # (N, A) each, no gradient
+        action, raw = actor.distribution(out.detach()).sample()        # (N, A) each, no gradient
         with torch.no_grad():
             state = rssm.imagine_step(state, action)
         features.append(state.features())

@@ -200,8 +200,8 @@ with torch.no_grad():
 starts = states.flatten_batch().detach()                            # (N, ...): every real state starts a rollout
 actor = Actor(train_config).to(DEVICE)
 torch.manual_seed(4)
-traj = imagine(wm.rssm, actor, starts, H)
-with torch.no_grad():
+with torch.no_grad():                                               # looking only: no gradients needed
+    traj = imagine(wm.rssm, actor, starts, H)
     rewards = wm.reward(traj.features[:, 1:])                       # (N, H)
     continues = wm.continue_prob(traj.features[:, 1:])              # (N, H)
 n = starts.deter.shape[0]
