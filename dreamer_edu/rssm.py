@@ -85,7 +85,7 @@ class RSSM(nn.Module):
         x = self.img_in(torch.cat([prev.stoch.flatten(-2), prev_action], dim=-1))
         return self.gru(x, prev.deter)
 
-    def prior_probs(self, deter: torch.Tensor) -> torch.Tensor:  # (B, D) -> (B, L, K)
+    def prior_probs(self, deter: torch.Tensor) -> torch.Tensor:  # (..., D) -> (..., L, K)
         return self._probs(self.prior_net(deter))
 
     def posterior_probs(self, deter: torch.Tensor, embed: torch.Tensor) -> torch.Tensor:  # -> (B, L, K)
@@ -104,20 +104,21 @@ class RSSM(nn.Module):
         if state is None:
             state = self.initial_state(batch, embed.device)
         keep = (~is_first.bool()).to(embed.dtype)  # (B, T): 0 where an episode starts
-        deters, stochs, priors, posts = [], [], [], []
+        deters, stochs, posts = [], [], []
         for t in range(steps):
             mask = keep[:, t, None]  # (B, 1)
             state = RSSMState(state.deter * mask, state.stoch * mask[..., None])
             deter = self.recurrent_step(state, action[:, t] * mask)
-            prior = self.prior_probs(deter)
             post = self.posterior_probs(deter, embed[:, t])
             state = RSSMState(deter, sample_one_hot(post))
             deters.append(deter)
             stochs.append(state.stoch)
-            priors.append(prior)
             posts.append(post)
         states = RSSMState(torch.stack(deters, 1), torch.stack(stochs, 1))  # (B, T, D), (B, T, L, K)
-        return states, torch.stack(priors, 1), torch.stack(posts, 1)
+        # the prior p(z_t | h_t) needs h_t alone and nothing in the loop needs it, so all T steps go through
+        # the prior network at once here (one large product instead of T small ones)
+        priors = self.prior_probs(states.deter)                              # (B, T, L, K)
+        return states, priors, torch.stack(posts, 1)
 
     def observe_step(self, prev: RSSMState, prev_action: torch.Tensor, embed: torch.Tensor,
                      is_first: torch.Tensor) -> RSSMState:

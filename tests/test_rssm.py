@@ -1,5 +1,6 @@
 import torch
 
+from dreamer_edu.distributions import sample_one_hot
 from dreamer_edu.rssm import RSSM, kl_loss
 
 
@@ -67,3 +68,30 @@ def test_imagine_step_uses_the_prior_only():
     state = rssm.initial_state(5)
     nxt = rssm.imagine_step(state, torch.zeros(5, 2))
     assert nxt.deter.shape == (5, 16) and nxt.stoch.shape == (5, 4, 5)
+
+
+def test_observe_matches_a_step_by_step_reference():
+    """observe() against the RSSM's pieces called one step at a time: the same h, z samples, prior and posterior,
+    with the prior network run once for the whole sequence."""
+    rssm = small_rssm()
+    embed, action = torch.randn(3, 6, 8), torch.randn(3, 6, 2)
+    first = torch.zeros(3, 6, dtype=torch.bool)
+    first[1, 2] = True
+    prior_calls = []
+    rssm.prior_net.register_forward_hook(lambda module, args, out: prior_calls.append(out.shape[:-1]))
+    torch.manual_seed(5)
+    states, prior, post = rssm.observe(embed, action, first)
+    assert prior_calls == [torch.Size([3, 6])]
+
+    torch.manual_seed(5)                                      # the same random draws for the z samples
+    state = rssm.initial_state(3)
+    for t in range(6):
+        mask = (~first[:, t]).float()[:, None]
+        state = type(state)(state.deter * mask, state.stoch * mask[..., None])
+        deter = rssm.recurrent_step(state, action[:, t] * mask)
+        post_t = rssm.posterior_probs(deter, embed[:, t])
+        state = type(state)(deter, sample_one_hot(post_t))
+        torch.testing.assert_close(states.deter[:, t], deter)
+        torch.testing.assert_close(states.stoch[:, t], state.stoch)
+        torch.testing.assert_close(post[:, t], post_t)
+        torch.testing.assert_close(prior[:, t], rssm.prior_probs(deter))
