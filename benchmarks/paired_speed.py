@@ -71,8 +71,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--csv", default="benchmarks/results/paired_speed.csv")
     args = parser.parse_args()
-    if args.pairs < 1 or args.warmup < 0:
-        parser.error("--pairs must be >= 1 and --warmup >= 0")
+    if args.pairs < 1 or args.warmup < 0 or args.threads < 0:
+        parser.error("--pairs must be >= 1, --warmup >= 0 and --threads >= 0")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
