@@ -2,13 +2,14 @@
 
 * updates/s: ``Dreamer.train_step`` on replay batches, at the default config and at ``Config.quick()``;
 * a breakdown of one update: world-model loss, imagination, actor+critic losses, backward+optimiser steps;
-* with ``--amp`` and ``--compile``, the same rows again with bf16 autocast (``Config.amp``) and with
-  ``torch.compile`` (``Config.compile``), measured in the same run;
+* with ``--amp``, ``--compile`` and ``--cuda-graphs``, the same rows again with bf16 autocast (``Config.amp``),
+  with ``torch.compile`` (``Config.compile``) and with the update replayed as a CUDA graph (``Config.cuda_graphs``,
+  GPU only; with ``--amp`` also bf16 + CUDA graphs), measured in the same run;
 * env steps/s while acting: the agent's recurrent policy (one posterior step + actor) plus the hockey env;
 * peak host memory (RSS) and, on a GPU, ``torch.cuda.max_memory_allocated``.
 
 Usage: ``python benchmarks/train_speed.py [--device auto] [--updates 5] [--threads N] [--amp] [--compile]
-[--configs default quick] [--csv PATH]``
+[--cuda-graphs] [--configs default quick] [--csv PATH]``
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import torch
 
 from common import write_csv
 from dreamer_edu.actor_critic import behaviour_losses, imagine
-from dreamer_edu.agent import Dreamer, resolve_device
+from dreamer_edu.agent import GRAPH_WARMUP_UPDATES, Dreamer, resolve_device
 from dreamer_edu.config import Config
 from dreamer_edu.envs import make_env
 from dreamer_edu.replay import ReplayBuffer
@@ -56,7 +57,8 @@ def fill_buffer(config: Config, games: int, seed: int = 0) -> ReplayBuffer:
 
 def time_updates(agent: Dreamer, buffer: ReplayBuffer, updates: int, device) -> float:
     c = agent.config
-    for _ in range(3):   # warm-up: allocator, kernels, and with compile every input shape's compilation
+    # warm-up: allocator, kernels, with compile every input shape's compilation, with CUDA graphs the recording
+    for _ in range(GRAPH_WARMUP_UPDATES + 2 if c.cuda_graphs else 3):
         agent.train_step(buffer.sample(c.batch_size, c.batch_length))
     sync(device)
     start = time.perf_counter()
@@ -120,12 +122,17 @@ def main() -> None:
                         help="also time each config with torch.compile (Config.compile; the compile time is excluded)")
     parser.add_argument("--amp", action="store_true",
                         help="also time each config with bf16 autocast (Config.amp)")
+    parser.add_argument("--cuda-graphs", action="store_true",
+                        help="also time each config with the update replayed as a CUDA graph (Config.cuda_graphs; "
+                             "GPU only)")
     parser.add_argument("--configs", nargs="+", default=["default", "quick"], choices=["default", "quick"])
     parser.add_argument("--csv", default="benchmarks/results/train_speed.csv")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
+    if args.cuda_graphs and device.type != "cuda":
+        parser.error(f"--cuda-graphs needs a CUDA GPU; the device is {device}")
     print(f"torch {torch.__version__}, device {device}"
           + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else f" ({platform.processor() or platform.machine()})")
           + f", {torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs")
@@ -140,6 +147,10 @@ def main() -> None:
             settings.append((name + "+bf16", base.replace(amp=True), updates))
         if args.compile:
             settings.append((name + "+compile", base.replace(compile=True), updates))
+        if args.cuda_graphs:
+            settings.append((name + "+graphs", base.replace(cuda_graphs=True), updates))
+            if args.amp:
+                settings.append((name + "+bf16+graphs", base.replace(amp=True, cuda_graphs=True), updates))
     phases = {}
     for name, config, updates in settings:
         torch.manual_seed(0)

@@ -9,12 +9,16 @@
 It returns its metrics as tensors on the device: nothing in it waits for the GPU (no ``.item()``), so the
 caller decides when to read them (once per logging interval).
 
+With ``Config.cuda_graphs`` the update is recorded once as a CUDA graph and then replayed: one launch per update
+instead of thousands of small kernel launches from Python (see ``Dreamer._graphed_update``).
+
 ``policy(obs, state)`` acts in the real game: it runs one posterior step of the RSSM on the new observation
 and samples (or, with ``explore=False``, takes the mode of) the actor's action.  It is batched: ``obs`` is
 (N, 18) for N games played side by side.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import warnings
@@ -32,6 +36,9 @@ from .rssm import RSSMState
 from .world_model import WorldModel
 
 BATCH_KEYS = ("obs", "action", "reward", "reward_raw", "is_first", "is_last", "is_terminal")
+# ordinary updates before the update is recorded as a CUDA graph: they create the optimiser states, the cuBLAS
+# workspaces and the allocator's blocks, none of which may be created during the recording
+GRAPH_WARMUP_UPDATES = 3
 
 
 class PolicyState(NamedTuple):
@@ -71,14 +78,19 @@ class Dreamer(nn.Module):
             warnings.warn(f"amp=True on {torch.cuda.get_device_name(self.device)}, which has no bf16 hardware: "
                           "bf16 is emulated there and likely slower than fp32; consider amp=False",
                           ConfigWarning, stacklevel=2)
+        if config.cuda_graphs and self.device.type != "cuda":
+            raise ValueError(f"Config.cuda_graphs=True records the update as a CUDA graph, which needs a CUDA "
+                             f"device; this agent is on {self.device}. Set cuda_graphs=false.")
         self.to(self.device)
         if config.compile:
             self.compile_networks()
-        eps = config.adam_eps
-        self.world_opt = torch.optim.Adam(self.world_model.parameters(), lr=config.lr_world, eps=eps)
-        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=config.lr_actor, eps=eps)
-        self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=config.lr_critic, eps=eps)
+        # capturable: Adam keeps its step counter on the GPU, so that a recorded update can advance it
+        adam = dict(eps=config.adam_eps, capturable=config.cuda_graphs)
+        self.world_opt = torch.optim.Adam(self.world_model.parameters(), lr=config.lr_world, **adam)
+        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=config.lr_actor, **adam)
+        self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=config.lr_critic, **adam)
         self.updates = 0
+        self._reset_graph()
 
     def compile_networks(self) -> None:
         """``torch.compile`` every MLP block and the GRU cell in place (parameter names do not change, so
@@ -118,9 +130,12 @@ class Dreamer(nn.Module):
         Only the layers run in bf16: every head casts its output to fp32 (``.float()``), so the two-hot
         logits, the latent probabilities, the KL, the returns and all losses are fp32, and so are the
         weights, gradients and optimiser states.  ``nn.GRUCell`` multiplies in bf16 and hands back its
-        memory h in fp32.
+        memory h in fp32.  Inside a CUDA graph recording autocast must not cache its bf16 weight copies
+        (``cache_enabled=False``): a cached copy would be made once, at recording time, and then go stale.
         """
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.amp)
+        if not self.config.amp:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, cache_enabled=not self.config.cuda_graphs)
 
     def _clip_and_step(self, optimizer: torch.optim.Optimizer, module: nn.Module) -> torch.Tensor:
         norm = torch.nn.utils.clip_grad_norm_(module.parameters(), self.config.grad_clip)
@@ -129,11 +144,16 @@ class Dreamer(nn.Module):
 
     def train_step(self, batch: dict) -> dict[str, torch.Tensor]:
         """One update of world model, critic, actor and slow critic.  Returns metrics (device tensors)."""
-        c = self.config
         if not isinstance(next(iter(batch.values())), torch.Tensor):
             batch = self.batch_to_torch(batch)
         self.train()
+        metrics = self._graphed_update(batch) if self.config.cuda_graphs else self._update(batch)
+        self.updates += 1
+        return metrics
 
+    def _update(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The device work of one update: every step of it runs on the GPU without waiting for the host."""
+        c = self.config
         with self._autocast():
             world_loss, states, metrics = self.world_model.loss(batch)
         self.world_opt.zero_grad(set_to_none=True)
@@ -152,9 +172,63 @@ class Dreamer(nn.Module):
         behaviour["actor/grad_norm"] = self._clip_and_step(self.actor_opt, self.actor)
         behaviour["critic/grad_norm"] = self._clip_and_step(self.critic_opt, self.critic)
         update_slow_critic(self.slow_critic, self.critic, c.slow_critic_decay)
-        self.updates += 1
         metrics.update(behaviour)
         return metrics
+
+    # --- CUDA graphs ----------------------------------------------------------------------------
+    def _reset_graph(self) -> None:
+        """Forget the recorded update (after the optimiser states were replaced, e.g. by a checkpoint)."""
+        self._graph = None
+        self._graph_batch: dict[str, torch.Tensor] = {}
+        self._graph_metrics: dict[str, torch.Tensor] = {}
+        self._graph_warmups = 0
+
+    def _graphed_update(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """One update through a CUDA graph (``Config.cuda_graphs``).
+
+        At the guide's sizes one update launches thousands of small kernels, and on a fast GPU launching them
+        from Python takes longer than running them.  A CUDA graph records the whole update once (world model,
+        imagination, both backward passes, the three Adam steps, the slow critic) and replays it with one
+        launch.  A replay reads its inputs from the same memory every time, so each new batch is copied into
+        the recorded batch first, and everything the update changes (weights, Adam moments and step counts,
+        the Moments EMAs, the slow critic) is changed in place.  The random draws (latent samples, actions)
+        are new at every replay: the recording reads the generator's state at launch.
+
+        The first ``GRAPH_WARMUP_UPDATES`` calls are ordinary updates on a side stream, as the recording
+        needs; the next one records the update and replays it.
+        """
+        if self._graph is None and self._graph_warmups < GRAPH_WARMUP_UPDATES:
+            self._graph_warmups += 1
+            side = torch.cuda.Stream(self.device)
+            side.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(side):
+                metrics = self._update(batch)
+            torch.cuda.synchronize(self.device)   # three times per run: the warm-up's tensors are safe to reuse
+            return metrics
+        if self._graph is None:
+            self._record_update(batch)
+        for key, recorded in self._graph_batch.items():
+            if batch[key].shape != recorded.shape:
+                raise ValueError(f"with cuda_graphs the update was recorded for batch['{key}'] of shape "
+                                 f"{tuple(recorded.shape)}; got {tuple(batch[key].shape)}")
+            recorded.copy_(batch[key])
+        self._graph.replay()
+        # the recorded outputs are overwritten by the next replay: hand out copies
+        return {name: value.clone() for name, value in self._graph_metrics.items()}
+
+    def _record_update(self, batch: dict[str, torch.Tensor]) -> None:
+        self._graph_batch = {key: value.clone() for key, value in batch.items()}    # the graph's inputs
+        for optimizer in (self.world_opt, self.actor_opt, self.critic_opt):
+            optimizer.zero_grad(set_to_none=True)   # the gradients are allocated inside the recording
+        graph = torch.cuda.CUDAGraph()
+        try:
+            with torch.cuda.graph(graph):
+                self._graph_metrics = self._update(self._graph_batch)
+        except RuntimeError as err:
+            self._reset_graph()
+            raise RuntimeError(f"recording the update as a CUDA graph failed ({err}); train with "
+                               "cuda_graphs=false") from err
+        self._graph = graph
 
     # --- acting -----------------------------------------------------------------------------
     def initial_policy_state(self, num_envs: int = 1) -> PolicyState:
@@ -213,6 +287,7 @@ class Dreamer(nn.Module):
             self.actor_opt.load_state_dict(state["actor_opt"])
             self.critic_opt.load_state_dict(state["critic_opt"])
             self.updates = int(state["updates"])
+        self._reset_graph()   # new optimiser state tensors: a recorded update would still use the old ones
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad)

@@ -114,6 +114,7 @@ class Config:
     threads: int = 0                     # torch CPU threads; 0 = leave torch's default
     amp: bool = False                    # bf16 autocast of the networks, CPU or CUDA (benchmarks/NOTES.md)
     compile: bool = False                # torch.compile each MLP block and the GRU cell (benchmarks/NOTES.md)
+    cuda_graphs: bool = False            # record the update once as a CUDA graph and replay it (GPU only)
 
     # ------------------------------------------------------------------------------------------
     @property
@@ -186,6 +187,11 @@ class Config:
         self._check_choice("backend", BACKENDS)
         if self.threads < 0:
             raise ValueError(f"Config.threads must be >= 0 (0 = torch's default), got {self.threads}")
+        if self.cuda_graphs and self.device == "cpu":
+            raise ValueError("Config.cuda_graphs=True needs a CUDA GPU, but device is 'cpu'")
+        if self.cuda_graphs and self.compile:
+            raise ValueError("Config.cuda_graphs and Config.compile are two ways to cut the kernel-launch cost; "
+                             "they are not supported together: set one of them to false")
 
         # The guide's pitfalls (ch. 13-14): legal, but warn with the reason.
         if self.lr_actor > self.lr_critic:

@@ -164,7 +164,8 @@ def load_agent(path: str | Path, device: str = "cpu") -> tuple[Dreamer, Config, 
     file = find_checkpoint(path)
     data = read_checkpoint(file)
     config = Config.from_dict(data["config"])
-    agent = Dreamer(config, device=device)
+    # a CUDA-graph recording only speeds up training updates: a CPU can play with the weights of such a run
+    agent = Dreamer(config.replace(cuda_graphs=False), device=device)
     agent.load_checkpoint_state(data["agent"], weights_only=True)
     agent.eval()
     return agent, config, data.get("counters", {})
