@@ -1,7 +1,7 @@
 """Training games side by side: env steps/s of the real training loop for several ``train_envs``.
 
 Usage: ``python benchmarks/train_envs_speed.py [--train-envs 1 4 16] [--configs quick default] [--seconds 60]
-[--device auto] [--threads 1]``
+[--device auto] [--threads 1] [--amp] [--cuda-graphs]``
 
 The trainer (guide ch. 12) alternates acting and learning: every env step adds ``updates_per_env_step`` of
 learning credit and runs the updates that are due.  Acting costs one policy call (encoder, one RSSM posterior
@@ -51,19 +51,26 @@ def main() -> None:
     parser.add_argument("--warmup-games", type=int, default=16)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--amp", action="store_true", help="bf16 autocast (Config.amp) in every cell")
+    parser.add_argument("--cuda-graphs", action="store_true",
+                        help="updates replayed as a CUDA graph (Config.cuda_graphs, GPU only) in every cell")
     parser.add_argument("--csv", default="benchmarks/results/train_envs_speed.csv")
     args = parser.parse_args()
     if min(args.train_envs) < 1 or args.warmup_games < 1 or not args.seconds > 0:
         parser.error("--train-envs and --warmup-games must be >= 1 and --seconds > 0")
+    if args.cuda_graphs and not torch.cuda.is_available():
+        parser.error("--cuda-graphs needs a CUDA GPU; torch sees none")
     print(f"{args.mode} vs {args.opponent}, {args.warmup_games} warmup games, then {args.seconds:g} s of training "
-          f"per cell, device {args.device}, {args.threads} torch thread(s)")
+          f"per cell, device {args.device}, {args.threads} torch thread(s), amp {args.amp}, "
+          f"cuda_graphs {args.cuda_graphs}")
     rows = []
     for name in args.configs:
         base = Config() if name == "default" else Config.quick()
         speeds = {}
         for n in args.train_envs:
             config = base.replace(mode=args.mode, opponent=args.opponent, train_envs=n, device=args.device,
-                                  threads=args.threads, warmup_episodes=args.warmup_games, seed=0)
+                                  threads=args.threads, warmup_episodes=args.warmup_games, seed=0,
+                                  amp=args.amp, cuda_graphs=args.cuda_graphs)
             torch.manual_seed(0)
             with tempfile.TemporaryDirectory() as tmp:
                 steps_s, updates_s = loop_speed(config, args.seconds, Path(tmp))

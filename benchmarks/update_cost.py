@@ -8,7 +8,10 @@ machine (a CPU is enough), for one ``Dreamer.train_step``:
 
 * the tensor operations that reach PyTorch's kernels (forward, backward and optimiser steps), with and without
   the views and other metadata-only operations, which launch nothing;
-* the floating-point operations of the matrix products (``torch.utils.flop_counter``).
+* the floating-point operations of the matrix products (``torch.utils.flop_counter``);
+* the operations of one policy step (a posterior step and the actor, for all ``train_envs`` games at once),
+  and how many of them the env steps between two updates add (``1 / updates_per_env_step`` env steps, taken
+  ``train_envs`` at a time).
 
 Usage: ``python benchmarks/update_cost.py [--configs default quick] [--csv PATH]``
 """
@@ -65,9 +68,17 @@ def update_cost(config: Config) -> dict:
     with FlopCounterMode(display=False) as flops:
         agent.train_step(batch)
     launching = sum(n for name, n in ops.counts.items() if name not in METADATA_ONLY)
+    # acting: one policy step (a posterior step of the RSSM and the actor) for all the games played side by side
+    obs = np.zeros((1, 18), np.float32)
+    _, state = agent.policy(obs)
+    with CountOperations() as acting:
+        agent.policy(obs, state)
+    acting_ops = sum(n for name, n in acting.counts.items() if name not in METADATA_ONLY)
     return {"ops_per_update": sum(ops.counts.values()), "kernel_ops_per_update": launching,
             "GFLOP_per_update": round(flops.get_total_flops() / 1e9, 2),
             "kFLOP_per_kernel_op": round(flops.get_total_flops() / launching / 1e3),
+            "kernel_ops_per_policy_step": acting_ops,
+            "acting_kernel_ops_per_update": round(acting_ops / config.updates_per_env_step / config.train_envs),
             "most_frequent": " ".join(f"{name}:{n}" for name, n in ops.counts.most_common(6))}
 
 
@@ -89,6 +100,7 @@ def main() -> None:
     for r in rows:
         print("  ".join(str(r[k]).rjust(w) for k, w in zip(keys, widths)))
     print("kernel_ops = operations that run a kernel (views excluded); on a GPU each is one launch from the host")
+    print("acting_kernel_ops_per_update = policy-step operations of the env steps taken between two updates")
     write_csv(rows, args.csv, keys)
 
 

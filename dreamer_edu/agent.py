@@ -179,8 +179,10 @@ class Dreamer(nn.Module):
     def _reset_graph(self) -> None:
         """Forget the recorded update (after the optimiser states were replaced, e.g. by a checkpoint)."""
         self._graph = None
+        self._graph_stream = None
         self._graph_batch: dict[str, torch.Tensor] = {}
-        self._graph_metrics: dict[str, torch.Tensor] = {}
+        self._graph_metric_names: list[str] = []
+        self._graph_metric_values = torch.empty(0)   # (M,): the recorded metrics, stacked
         self._graph_warmups = 0
 
     def _graphed_update(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -197,11 +199,14 @@ class Dreamer(nn.Module):
         The first ``GRAPH_WARMUP_UPDATES`` calls are ordinary updates on a side stream, as the recording
         needs; the next one records the update and replays it.
         """
+        if self._graph_stream is None:
+            self._graph_stream = torch.cuda.Stream(self.device)   # warm-ups and the recording run on it
         if self._graph is None and self._graph_warmups < GRAPH_WARMUP_UPDATES:
             self._graph_warmups += 1
-            side = torch.cuda.Stream(self.device)
-            side.wait_stream(torch.cuda.current_stream(self.device))
-            with torch.cuda.stream(side):
+            self._graph_stream.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(self._graph_stream), warnings.catch_warnings():
+                # Adam(capturable=True) warns when it steps outside a recording: here that is the point
+                warnings.filterwarnings("ignore", message=".*capturable=True.*", category=UserWarning)
                 metrics = self._update(batch)
             torch.cuda.synchronize(self.device)   # three times per run: the warm-up's tensors are safe to reuse
             return metrics
@@ -213,8 +218,9 @@ class Dreamer(nn.Module):
                                  f"{tuple(recorded.shape)}; got {tuple(batch[key].shape)}")
             recorded.copy_(batch[key])
         self._graph.replay()
-        # the recorded outputs are overwritten by the next replay: hand out copies
-        return {name: value.clone() for name, value in self._graph_metrics.items()}
+        # the recorded outputs are overwritten by the next replay: hand out a copy (one launch for all metrics)
+        values = self._graph_metric_values.clone().unbind()
+        return dict(zip(self._graph_metric_names, values))
 
     def _record_update(self, batch: dict[str, torch.Tensor]) -> None:
         self._graph_batch = {key: value.clone() for key, value in batch.items()}    # the graph's inputs
@@ -222,8 +228,10 @@ class Dreamer(nn.Module):
             optimizer.zero_grad(set_to_none=True)   # the gradients are allocated inside the recording
         graph = torch.cuda.CUDAGraph()
         try:
-            with torch.cuda.graph(graph):
-                self._graph_metrics = self._update(self._graph_batch)
+            with torch.cuda.graph(graph, stream=self._graph_stream):
+                metrics = self._update(self._graph_batch)
+                self._graph_metric_names = list(metrics)
+                self._graph_metric_values = torch.stack([v.float().reshape(()) for v in metrics.values()])
         except RuntimeError as err:
             self._reset_graph()
             raise RuntimeError(f"recording the update as a CUDA graph failed ({err}); train with "
@@ -283,11 +291,18 @@ class Dreamer(nn.Module):
     def load_checkpoint_state(self, state: dict, weights_only: bool = False) -> None:
         self.load_state_dict(state["model"])
         if not weights_only:
-            self.world_opt.load_state_dict(state["world_opt"])
-            self.actor_opt.load_state_dict(state["actor_opt"])
-            self.critic_opt.load_state_dict(state["critic_opt"])
+            for optimizer, name in ((self.world_opt, "world_opt"), (self.actor_opt, "actor_opt"),
+                                    (self.critic_opt, "critic_opt")):
+                optimizer.load_state_dict(self._with_own_capturable(state[name]))
             self.updates = int(state["updates"])
         self._reset_graph()   # new optimiser state tensors: a recorded update would still use the old ones
+
+    def _with_own_capturable(self, optimizer_state: dict) -> dict:
+        """An optimiser state dict whose ``capturable`` flag is this agent's: Adam's ``load_state_dict`` would
+        otherwise take the flag of the run that saved it (and a CUDA-graph run could not record its update
+        after loading an ordinary run's checkpoint, nor an ordinary run drop the flag)."""
+        groups = [{**group, "capturable": self.config.cuda_graphs} for group in optimizer_state["param_groups"]]
+        return {**optimizer_state, "param_groups": groups}
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad)

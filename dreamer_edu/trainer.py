@@ -22,6 +22,7 @@ import csv
 import json
 import random
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ from tqdm.auto import tqdm
 from .agent import Dreamer, all_finite, resolve_device
 from .checkpoint import (CHECKPOINT_NAME, FORMAT_VERSION, REPLAY_NAME, CheckpointError, atomic_torch_save,
                          read_checkpoint)
-from .config import Config
+from .config import Config, ConfigWarning
 from .dreamsmooth import smooth_rewards
 from .envs import make_env
 from .evaluate import play_games
@@ -78,6 +79,11 @@ class Trainer:
             config = Config.from_dict(checkpoint["config"])
         if total_env_steps is not None:
             config = config.replace(total_env_steps=int(total_env_steps))
+        if resume and config.cuda_graphs and resolve_device(config.device).type != "cuda":
+            # CUDA graphs only change how fast an update runs, not what it computes
+            warnings.warn("this run was trained with cuda_graphs=true; torch sees no CUDA GPU here, so it "
+                          "continues with cuda_graphs=false", ConfigWarning, stacklevel=2)
+            config = config.replace(cuda_graphs=False)
         self.config = config.validate()
         c = self.config
         if c.threads:

@@ -5,17 +5,21 @@ host wait for a GPU (``.item()``, ``bool(tensor)``, ``.cpu()``, ``.tolist()``) r
 a tensor that was created on the host by mistake: a whole update that runs on "meta" would run on a GPU without
 one host sync.  That is also what recording the update as a CUDA graph requires.
 """
+import copy
+
 import numpy as np
 import pytest
 import torch
 
 import dreamer_edu.actor_critic as actor_critic
 from dreamer_edu.agent import BATCH_KEYS, GRAPH_WARMUP_UPDATES, Dreamer
-from dreamer_edu.checkpoint import CHECKPOINT_NAME, FORMAT_VERSION, atomic_torch_save
-from dreamer_edu.config import Config
+from dreamer_edu.checkpoint import CHECKPOINT_NAME, FORMAT_VERSION, atomic_torch_save, read_checkpoint
+from dreamer_edu.config import Config, ConfigWarning
 from dreamer_edu.evaluate import load_agent
 from dreamer_edu.returns import Moments
+from dreamer_edu.trainer import Trainer
 from test_agent import synthetic_batch
+from test_trainer import tiny_config
 
 
 def meta_batch(config: Config) -> dict[str, torch.Tensor]:
@@ -108,34 +112,67 @@ def test_a_cuda_graph_run_can_be_played_on_a_cpu(tmp_path):
     assert action.shape == (4,)
 
 
+def test_a_cuda_graph_run_resumes_on_a_cpu_without_them(tmp_path):
+    """A run trained with cuda_graphs saves Adam states with capturable=True; a machine without a GPU continues
+    it with ordinary updates (and says so) instead of failing in Adam."""
+    run = tmp_path / "run"
+    Trainer(tiny_config(total_env_steps=200), run, progress=False).train()
+    saved = read_checkpoint(run / CHECKPOINT_NAME)
+    saved["config"]["cuda_graphs"] = True              # what a GPU run with cuda_graphs=true writes
+    for name in ("world_opt", "actor_opt", "critic_opt"):
+        for group in saved["agent"][name]["param_groups"]:
+            group["capturable"] = True
+    atomic_torch_save(saved, run / CHECKPOINT_NAME)
+    with pytest.warns(ConfigWarning, match="continues with cuda_graphs=false"):
+        resumed = Trainer(Config(), run, resume=True, progress=False, total_env_steps=300)
+    assert not resumed.config.cuda_graphs
+    resumed.train()
+    assert resumed.env_steps >= 300
+    assert not any(group["capturable"] for opt in (resumed.agent.world_opt, resumed.agent.actor_opt,
+                                                    resumed.agent.critic_opt) for group in opt.param_groups)
+
+
 @pytest.mark.cuda
 @pytest.mark.parametrize("amp", [False, True], ids=["fp32", "bf16"])
 def test_cuda_graph_updates_match_ordinary_updates(amp):
     """Same weights, same batches, same random stream: replaying the recorded update gives what the ordinary
-    update gives, before and after a checkpoint is loaded (which replaces the optimiser states)."""
-    config = Config.quick(amp=amp)
+    update gives, before and after a checkpoint is loaded (which replaces the optimiser states).
+
+    The reference runs the ordinary update (``_update``) with the same capturable Adam: capturable Adam computes
+    its bias corrections on the device in float32, the ordinary one in Python doubles, and a last-bit difference
+    in a weight can flip a sampled latent and with it a whole imagined trajectory."""
+    config = Config.quick(amp=amp).replace(cuda_graphs=True)
     torch.manual_seed(0)
-    eager = Dreamer(config, device="cuda")
-    graphed = Dreamer(config.replace(cuda_graphs=True), device="cuda")
-    graphed.load_state_dict(eager.state_dict())
+    reference = Dreamer(config, device="cuda")
+    graphed = Dreamer(config, device="cuda")
+    graphed.load_state_dict(reference.state_dict())
     tolerance = dict(rtol=1e-3, atol=1e-5) if amp else dict(rtol=1e-4, atol=1e-6)
 
     def run(updates, first_seed):
         for i in range(updates):
             batch = synthetic_batch(config.batch_size, config.batch_length, seed=first_seed + i)
             torch.manual_seed(1000 + first_seed + i)
-            expected = eager.train_step(batch)
+            expected = reference._update(reference.batch_to_torch(batch))
             torch.manual_seed(1000 + first_seed + i)
             got = graphed.train_step(batch)
             for name, value in expected.items():
-                torch.testing.assert_close(got[name], value, **tolerance, msg=f"update {i}: {name}")
-        for (name, a), b in zip(eager.state_dict().items(), graphed.state_dict().values()):
+                torch.testing.assert_close(got[name], value.float(), **tolerance, msg=f"update {i}: {name}")
+        for (name, a), b in zip(reference.state_dict().items(), graphed.state_dict().values()):
             torch.testing.assert_close(b, a, **tolerance, msg=name)
 
     run(GRAPH_WARMUP_UPDATES + 3, first_seed=0)   # warm-up, recording + replay, then plain replays
-    assert graphed._graph is not None and graphed.updates == eager.updates
-    graphed.load_checkpoint_state(eager.checkpoint_state())
-    assert graphed._graph is None                  # the recording used the old optimiser states
+    assert graphed._graph is not None and graphed.updates == GRAPH_WARMUP_UPDATES + 3
+    # a replay advances the random generator like the ordinary update does, so the next draws are new ones
+    batch = synthetic_batch(config.batch_size, config.batch_length, seed=50)
+    before = torch.cuda.get_rng_state()
+    graphed.train_step(batch)
+    after_replay = torch.cuda.get_rng_state()
+    torch.cuda.set_rng_state(before)
+    reference._update(reference.batch_to_torch(batch))
+    assert not torch.equal(after_replay, before) and torch.equal(after_replay, torch.cuda.get_rng_state())
+    # a checkpoint (a copy, as if read from disk) replaces the optimiser states: the agent records again
+    graphed.load_checkpoint_state(copy.deepcopy(reference.checkpoint_state()))
+    assert graphed._graph is None
     run(GRAPH_WARMUP_UPDATES + 2, first_seed=100)
     with pytest.raises(ValueError, match="recorded for batch"):
         graphed.train_step(synthetic_batch(config.batch_size // 2, config.batch_length))
