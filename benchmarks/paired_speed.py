@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from common import print_markdown_table, write_csv
-from dreamer_edu.agent import Dreamer, resolve_device
+from dreamer_edu.agent import GRAPH_WARMUP_UPDATES, Dreamer, resolve_device
 from dreamer_edu.config import Config
 from train_speed import fill_buffer, sync
 
@@ -46,8 +46,8 @@ def paired_times(agents: dict[str, Dreamer], batches: dict[str, dict], pairs: in
                  device) -> dict[str, list[float]]:
     """Milliseconds per update of each agent after ``warmup`` untimed ones; the order alternates within pairs
     (A B, B A, A B, ...), so that neither variant always runs right after the other."""
-    for name, agent in agents.items():      # untimed: compilation (compile=true) happens here
-        for _ in range(warmup):
+    for name, agent in agents.items():      # untimed: compilation (compile=true) or the CUDA-graph recording
+        for _ in range(max(warmup, GRAPH_WARMUP_UPDATES + 1) if agent.config.cuda_graphs else warmup):
             agent.train_step(batches[name])
     now = timer(device)
     times = {name: [] for name in agents}
@@ -87,7 +87,10 @@ def main() -> None:
     agents = {}
     for name, config in variants.items():
         torch.manual_seed(0)
-        agents[name] = Dreamer(config, device=device)
+        try:
+            agents[name] = Dreamer(config, device=device)
+        except ValueError as error:   # e.g. cuda_graphs=true without a GPU
+            parser.error(f"variant {name}: {error}")
     buffer = fill_buffer(base, games=30)
     # both variants update on the same batch, unless an override changes the batch's shape
     batches = {}
