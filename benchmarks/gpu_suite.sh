@@ -4,11 +4,11 @@
 #
 #   1. the CUDA tests (bf16 train step, distributions and returns on the GPU, CUDA-graph updates against
 #      ordinary ones);
-#   2. updates/s at Config() and Config.quick(): fp32, bf16 autocast (Config.amp), CUDA graphs
-#      (Config.cuda_graphs, fp32 and bf16) and torch.compile, with the per-phase breakdown and
+#   2. updates/s at Config() and Config.quick(): fp32, bf16 autocast (Config.amp) and CUDA graphs
+#      (Config.cuda_graphs, fp32 and bf16), then torch.compile at Config(), with the per-phase breakdown and
 #      torch.cuda.max_memory_allocated (train_speed.py);
 #   3. 50 evaluation games one after the other vs side by side (eval_speed.py);
-#   4. training games side by side, 1 vs 16 (train_envs_speed.py);
+#   4. training games side by side, 1 vs 16, with the update replayed as a CUDA graph (train_envs_speed.py);
 #   5. a time-boxed training run of the full game against the weak bot (the guide's Config(), bf16), whose
 #      eval.csv gives win rate against wall-clock minutes.  Continue it later with
 #      `python -m dreamer_edu train --run-dir RUN --resume --minutes M`.
@@ -57,7 +57,7 @@ step train_speed_compile "$((3 * limit / 2))" $py benchmarks/train_speed.py --de
 step eval_speed "$limit" $py benchmarks/eval_speed.py --device "$device" --games 50 --parallel 1 50 --repeats 1 \
     --csv "$out/eval_speed.csv"
 step train_envs_speed "$limit" $py benchmarks/train_envs_speed.py --device "$device" --train-envs 1 16 \
-    --configs default --seconds 20 --csv "$out/train_envs_speed.csv"
+    --configs default --seconds 20 $graphs --csv "$out/train_envs_speed.csv"
 step train "$((60 * minutes + 60))" $py -m dreamer_edu train --device "$device" --opponent weak --seed 0 \
     --use_dreamsmooth --minutes "$minutes" --run-dir "$run" --no-progress \
     --config-override amp=true eval_every_steps=10000 eval_games=50

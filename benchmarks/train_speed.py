@@ -177,7 +177,8 @@ def main() -> None:
         print("  ".join(str(r[k]).rjust(w) for k, w in zip(keys, widths)))
     if phases:
         names = list(phases)
-        print("\none update at the default sizes (median ms):")
+        print("\none update at the default sizes (median ms; the forward rows run eagerly in every column, also "
+              "in +graphs ones, whose full train_step is the replay):")
         print(f"  {'':38s} " + " ".join(f"{n:>15s}" for n in names))
         for key in phases[names[0]]:
             print(f"  {key:38s} " + " ".join(f"{phases[n][key]:15.1f}" for n in names))

@@ -78,6 +78,8 @@ class Dreamer(nn.Module):
             warnings.warn(f"amp=True on {torch.cuda.get_device_name(self.device)}, which has no bf16 hardware: "
                           "bf16 is emulated there and likely slower than fp32; consider amp=False",
                           ConfigWarning, stacklevel=2)
+        if config.cuda_graphs and config.compile:
+            raise ValueError("Config.cuda_graphs and Config.compile are not supported together: set one to false")
         if config.cuda_graphs and self.device.type != "cuda":
             raise ValueError(f"Config.cuda_graphs=True records the update as a CUDA graph, which needs a CUDA "
                              f"device; this agent is on {self.device}. Set cuda_graphs=false.")
@@ -134,6 +136,9 @@ class Dreamer(nn.Module):
         (``cache_enabled=False``): a cached copy would be made once, at recording time, and then go stale.
         """
         if not self.config.amp:
+            # no autocast context at all (not one with enabled=False): that one would also switch off an
+            # autocast the caller opened, and it refuses device types without autocast such as "meta", the
+            # shape-only device the tests run a whole update on
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=torch.bfloat16, cache_enabled=not self.config.cuda_graphs)
 
@@ -186,7 +191,7 @@ class Dreamer(nn.Module):
         self._graph_warmups = 0
 
     def _graphed_update(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """One update through a CUDA graph (``Config.cuda_graphs``).
+        """One update through a CUDA graph (``Config.cuda_graphs``; a speed-up of the training loop, guide ch. 12).
 
         At the guide's sizes one update launches thousands of small kernels, and on a fast GPU launching them
         from Python takes longer than running them.  A CUDA graph records the whole update once (world model,
@@ -293,11 +298,11 @@ class Dreamer(nn.Module):
         if not weights_only:
             for optimizer, name in ((self.world_opt, "world_opt"), (self.actor_opt, "actor_opt"),
                                     (self.critic_opt, "critic_opt")):
-                optimizer.load_state_dict(self._with_own_capturable(state[name]))
+                optimizer.load_state_dict(self._adam_state_for_this_agent(state[name]))
             self.updates = int(state["updates"])
         self._reset_graph()   # new optimiser state tensors: a recorded update would still use the old ones
 
-    def _with_own_capturable(self, optimizer_state: dict) -> dict:
+    def _adam_state_for_this_agent(self, optimizer_state: dict) -> dict:
         """An optimiser state dict whose ``capturable`` flag is this agent's: Adam's ``load_state_dict`` would
         otherwise take the flag of the run that saved it (and a CUDA-graph run could not record its update
         after loading an ordinary run's checkpoint, nor an ordinary run drop the flag)."""

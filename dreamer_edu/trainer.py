@@ -81,14 +81,18 @@ class Trainer:
             config = config.replace(total_env_steps=int(total_env_steps))
         if resume and config.cuda_graphs and resolve_device(config.device).type != "cuda":
             # CUDA graphs only change how fast an update runs, not what it computes
-            warnings.warn("this run was trained with cuda_graphs=true; torch sees no CUDA GPU here, so it "
-                          "continues with cuda_graphs=false", ConfigWarning, stacklevel=2)
+            warnings.warn(f"this run was trained with cuda_graphs=true, which needs a CUDA GPU, but its device "
+                          f"here is {resolve_device(config.device)}; it continues with cuda_graphs=false, and "
+                          "its checkpoints from now on say so", ConfigWarning, stacklevel=2)
             config = config.replace(cuda_graphs=False)
         self.config = config.validate()
         c = self.config
         if c.threads:
             torch.set_num_threads(c.threads)
         self.device = resolve_device(c.device)
+        if c.cuda_graphs and self.device.type != "cuda":
+            raise ValueError(f"Config.cuda_graphs=True needs a CUDA GPU; the device here is {self.device} "
+                             "(torch sees no GPU). Set cuda_graphs=false.")
         random.seed(c.seed)
         np.random.seed(c.seed)
         torch.manual_seed(c.seed)

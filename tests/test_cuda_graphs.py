@@ -2,8 +2,9 @@
 
 Most of these run on a CPU.  The "meta" device holds shapes but no data, so every operation that would make the
 host wait for a GPU (``.item()``, ``bool(tensor)``, ``.cpu()``, ``.tolist()``) raises there, and so does mixing in
-a tensor that was created on the host by mistake: a whole update that runs on "meta" would run on a GPU without
-one host sync.  That is also what recording the update as a CUDA graph requires.
+a tensor of one or more dimensions that was created on the host by mistake.  What the meta run does not cover:
+0-dim host tensors (torch accepts them next to device tensors, on a GPU too, as plain numbers), bf16 autocast
+(which has no meta version), and Adam's capturable variant (on meta Adam keeps its step count on the host).
 """
 import copy
 
@@ -19,6 +20,7 @@ from dreamer_edu.evaluate import load_agent
 from dreamer_edu.returns import Moments
 from dreamer_edu.trainer import Trainer
 from test_agent import synthetic_batch
+from test_cli import run_cli
 from test_trainer import tiny_config
 
 
@@ -89,13 +91,23 @@ def test_an_update_changes_its_state_in_place():
     assert any(not torch.equal(p, before[n]) for n, p in agent.named_parameters() if n.startswith("slow_critic"))
 
 
-def test_cuda_graphs_are_refused_without_a_gpu():
+def test_cuda_graphs_are_refused_without_a_gpu_and_with_compile():
     with pytest.raises(ValueError, match="needs a CUDA GPU"):
         Config.quick(cuda_graphs=True, device="cpu").validate()
     with pytest.raises(ValueError, match="not supported together"):
         Config.quick(cuda_graphs=True, compile=True).validate()
     with pytest.raises(ValueError, match="needs a CUDA device.*cuda_graphs=false"):
         Dreamer(Config.quick(cuda_graphs=True), device="cpu")
+    with pytest.raises(ValueError, match="not supported together"):   # also without Config.validate()
+        Dreamer(Config.quick(cuda_graphs=True, compile=True), device="meta")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without a GPU")
+def test_the_cli_refuses_cuda_graphs_without_a_gpu_in_one_line(tmp_path):
+    result = run_cli("train", "--quick", "--steps", "10", "--run-dir", str(tmp_path / "run"),
+                     "--config-override", "cuda_graphs=true")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "cuda_graphs=True needs a CUDA GPU" in result.stderr and "cuda_graphs=false" in result.stderr
 
 
 def test_a_cuda_graph_run_can_be_played_on_a_cpu(tmp_path):
@@ -112,9 +124,10 @@ def test_a_cuda_graph_run_can_be_played_on_a_cpu(tmp_path):
     assert action.shape == (4,)
 
 
-def test_a_cuda_graph_run_resumes_on_a_cpu_without_them(tmp_path):
+def test_a_cuda_graph_run_resumes_on_a_cpu_without_them(tmp_path, monkeypatch):
     """A run trained with cuda_graphs saves Adam states with capturable=True; a machine without a GPU continues
     it with ordinary updates (and says so) instead of failing in Adam."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)   # also on a machine that has a GPU
     run = tmp_path / "run"
     Trainer(tiny_config(total_env_steps=200), run, progress=False).train()
     saved = read_checkpoint(run / CHECKPOINT_NAME)
@@ -140,7 +153,9 @@ def test_cuda_graph_updates_match_ordinary_updates(amp):
 
     The reference runs the ordinary update (``_update``) with the same capturable Adam: capturable Adam computes
     its bias corrections on the device in float32, the ordinary one in Python doubles, and a last-bit difference
-    in a weight can flip a sampled latent and with it a whole imagined trajectory."""
+    in a weight can flip a sampled latent and with it a whole imagined trajectory.  (If this test ever fails on
+    a GPU by a small margin, suspect exactly that, e.g. a different cuBLAS algorithm on the recording's stream,
+    before suspecting the recording.)"""
     config = Config.quick(amp=amp).replace(cuda_graphs=True)
     torch.manual_seed(0)
     reference = Dreamer(config, device="cuda")
