@@ -106,6 +106,8 @@ def main() -> None:
                         help="games played side by side (Config.train_envs) for the acting columns")
     parser.add_argument("--csv", default="benchmarks/results/update_cost.csv")
     args = parser.parse_args()
+    if min(args.games) < 1:
+        parser.error(f"--games must be >= 1, got {min(args.games)}")
     torch.manual_seed(0)
     rows = []
     for name in args.configs:
