@@ -6,8 +6,11 @@ import sys
 import warnings
 from pathlib import Path
 
+from .config import BACKENDS, DEVICES, MODES
+
 OPPONENT_CHOICES = ("weak", "strong", "none")
-MODE_CHOICES = ("NORMAL", "TRAIN_SHOOTING", "TRAIN_DEFENSE")
+THREADS_HELP = ("torch CPU threads (default: Config.threads = 1, which stays fast beside other busy programs; "
+                "0 = torch's own choice, one per core)")
 
 
 def _positive_float(text: str) -> float:
@@ -20,22 +23,51 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text!r}")
+    return value
+
+
+def _set_up_compute(args) -> "torch.device":
+    """Threads and device for ``evaluate`` and ``play``: the thread policy of ``Config.threads`` unless
+    ``--threads`` says otherwise, and a one-line error for a device this machine does not have."""
+    from .agent import resolve_device, set_threads
+    from .config import Config
+
+    set_threads(Config().threads if args.threads is None else args.threads)
+    return resolve_device(args.device)
+
+
 def _train(args) -> int:
     from .config import Config, ConfigWarning
-    from .trainer import Trainer
+    from .trainer import SIGNAL_EXIT_CODES, Trainer, default_run_dir
 
-    run_dir = Path(args.run_dir or f"runs/{args.mode.lower()}-{args.opponent}-seed{args.seed}")
+    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(args.mode, args.opponent, args.seed)
     if args.resume:
         if args.config_override or args.quick:
-            print("error: --resume continues with the run's saved config; only --steps may change it",
-                  file=sys.stderr)
+            print("error: --resume continues with the run's saved config; only --steps, --threads and --device "
+                  "may change it", file=sys.stderr)
             return 2
         trainer = Trainer(Config(), run_dir, resume=True, progress=not args.no_progress,
-                          total_env_steps=args.steps)
+                          total_env_steps=args.steps, threads=args.threads, device=args.device)
     else:
         base = Config.quick() if args.quick else Config()
-        config = base.replace(mode=args.mode, opponent=args.opponent, seed=args.seed, device=args.device,
+        config = base.replace(mode=args.mode, opponent=args.opponent, seed=args.seed,
                               use_dreamsmooth=not args.no_dreamsmooth, backend=args.backend)
+        if args.device is not None:
+            config = config.replace(device=args.device)
         if args.threads is not None:
             config = config.replace(threads=args.threads)
         config = config.with_overrides(args.config_override)
@@ -52,14 +84,19 @@ def _train(args) -> int:
             return 2
         trainer = Trainer(config, run_dir, progress=not args.no_progress)
     print(f"run directory: {run_dir}  (tensorboard --logdir {run_dir / 'tb'})", flush=True)
-    trainer.train(max_minutes=args.minutes)
-    return 0
+    try:
+        trainer.train(max_minutes=args.minutes)
+    except KeyboardInterrupt:
+        print(f"quit without saving: {run_dir} keeps its last checkpoint; continue it with --resume", file=sys.stderr)
+        return 130
+    return SIGNAL_EXIT_CODES.get(trainer.stop_signal, 0)
 
 
 def _evaluate(args) -> int:
     from .evaluate import load_agent, play_games
 
-    agent, config, counters = load_agent(args.checkpoint, device=args.device if args.device != "auto" else "cpu")
+    device = _set_up_compute(args)
+    agent, config, counters = load_agent(args.checkpoint, device=device)
     mode = args.mode or config.mode
     print(f"{args.checkpoint}: trained {counters.get('env_steps', '?')} env steps vs {config.opponent} "
           f"({config.mode}); evaluating vs {args.opponent} in {mode}")
@@ -72,9 +109,10 @@ def _evaluate(args) -> int:
 def _play(args) -> int:
     from .evaluate import load_agent, play_games, record_game
 
+    device = _set_up_compute(args)
     agent = None
     if args.checkpoint:
-        agent, _, _ = load_agent(args.checkpoint)
+        agent, _, _ = load_agent(args.checkpoint, device=device)
     who = "the trained agent" if agent is not None else "a random policy"
     outcome = play_games(agent, args.episodes, opponent=args.opponent, mode=args.mode, seed=args.seed,
                          backend=args.backend)
@@ -95,12 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train an agent (guide ch. 12)",
                        description="Train DreamerV3 on hockey. Checkpoints and TensorBoard logs go to --run-dir.")
     t.add_argument("--opponent", default="weak", choices=OPPONENT_CHOICES)
-    t.add_argument("--mode", default="NORMAL", choices=MODE_CHOICES)
+    t.add_argument("--mode", default="NORMAL", choices=MODES)
     t.add_argument("--seed", type=int, default=42)
     t.add_argument("--use_dreamsmooth", "--use-dreamsmooth", action="store_true",
                    help="smooth rewards with DreamSmooth (the default; kept for the guide's command)")
     t.add_argument("--no-dreamsmooth", action="store_true", help="train on raw rewards")
-    t.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    t.add_argument("--device", default=None, choices=DEVICES,
+                   help="default: auto (the GPU when torch sees one); on --resume, the run's own")
     t.add_argument("--steps", type=int, default=None, help="total environment steps (default: the config's)")
     t.add_argument("--minutes", type=_positive_float, default=None,
                    help="stop after this many minutes (with a checkpoint); continue later with --resume")
@@ -109,32 +148,35 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--config-override", nargs="*", default=[], metavar="KEY=VALUE",
                    help="change any Config field, e.g. lr_actor=5e-5 horizon=10")
     t.add_argument("--quick", action="store_true", help="a small config that finishes in minutes on a CPU")
-    t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    t.add_argument("--threads", type=_non_negative_int, default=None, help=THREADS_HELP)
     t.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
-    t.add_argument("--backend", default="builtin", choices=("builtin", "official", "auto"),
+    t.add_argument("--backend", default="builtin", choices=BACKENDS,
                    help="the built-in game, or the course's official hockey package when installed")
     t.set_defaults(func=_train)
 
     e = sub.add_parser("evaluate", help="win/draw/loss rates of a trained agent")
     e.add_argument("--checkpoint", required=True, help="a run directory or a checkpoint.pt file")
     e.add_argument("--opponent", default="weak", choices=OPPONENT_CHOICES)
-    e.add_argument("--games", type=int, default=200)
-    e.add_argument("--mode", default=None, choices=MODE_CHOICES, help="default: the mode the agent trained in")
+    e.add_argument("--games", type=_positive_int, default=200)
+    e.add_argument("--mode", default=None, choices=MODES, help="default: the mode the agent trained in")
     e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    e.add_argument("--device", default="cpu", choices=DEVICES)
+    e.add_argument("--threads", type=_non_negative_int, default=None, help=THREADS_HELP)
     e.add_argument("--explore", action="store_true", help="sample actions instead of the policy's mode")
-    e.add_argument("--backend", default="builtin", choices=("builtin", "official", "auto"),
+    e.add_argument("--backend", default="builtin", choices=BACKENDS,
                    help="the built-in game, or the course's official hockey package when installed")
     e.set_defaults(func=_evaluate)
 
     p = sub.add_parser("play", help="play games (random or a checkpoint) and optionally record a GIF")
     p.add_argument("--checkpoint", default=None, help="a run directory or checkpoint; default: random actions")
     p.add_argument("--opponent", default="weak", choices=OPPONENT_CHOICES)
-    p.add_argument("--mode", default="NORMAL", choices=MODE_CHOICES)
-    p.add_argument("--episodes", type=int, default=3)
+    p.add_argument("--mode", default="NORMAL", choices=MODES)
+    p.add_argument("--episodes", type=_positive_int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--gif", default=None, help="save one recorded game to this GIF file")
-    p.add_argument("--backend", default="builtin", choices=("builtin", "official", "auto"),
+    p.add_argument("--device", default="cpu", choices=DEVICES)
+    p.add_argument("--threads", type=_non_negative_int, default=None, help=THREADS_HELP)
+    p.add_argument("--backend", default="builtin", choices=BACKENDS,
                    help="the built-in game, or the course's official hockey package when installed")
     p.set_defaults(func=_play)
     return parser

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from .actor_critic import Actor, Critic, behaviour_losses, update_slow_critic
-from .config import Config, ConfigWarning
+from .config import DEVICES, Config, ConfigWarning
 from .networks import MLP
 from .returns import Moments
 from .rssm import RSSMState
@@ -48,16 +48,35 @@ class PolicyState(NamedTuple):
     prev_action: torch.Tensor  # (N, A)
 
 
-def resolve_device(name: str = "auto") -> torch.device:
+class DeviceError(ValueError):
+    """A device was asked for that this machine cannot give (the message says why, in one line)."""
+
+
+def resolve_device(name: str | torch.device = "auto") -> torch.device:
     """"auto" picks CUDA when available; "cuda" without a GPU is an error rather than a silent CPU run."""
+    name = str(name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' was requested but torch sees no CUDA GPU "
-                           f"(torch {torch.__version__}); use --device cpu or auto")
-    if name not in ("cpu", "cuda"):
-        raise ValueError(f"unknown device {name!r}; valid: auto, cpu, cuda")
+    if name not in DEVICES and not name.startswith("cuda:"):
+        raise DeviceError(f"unknown device {name!r}; valid: {', '.join(DEVICES)}")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
+        raise DeviceError(f"device {name!r} was requested but torch sees no CUDA GPU (torch {torch.__version__}, "
+                          f"{build}); use --device cpu or auto")
+    index = name.partition(":")[2]
+    if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
+        raise DeviceError(f"device {name!r} was requested but torch sees {torch.cuda.device_count()} CUDA GPU(s)")
     return torch.device(name)
+
+
+def set_threads(threads: int) -> int:
+    """Give torch ``threads`` CPU threads (``Config.threads``; 0 leaves torch's own setting, by default one per
+    core).  Returns the count now in use."""
+    if not isinstance(threads, int) or threads < 0:
+        raise ValueError(f"threads must be an integer >= 0 (0 = torch's default), got {threads!r}")
+    if threads:
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
 
 
 class Dreamer(nn.Module):

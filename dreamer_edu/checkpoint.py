@@ -1,7 +1,9 @@
 """Saving and loading training state safely (guide ch. 12: "nothing lost").
 
 A checkpoint is written to a temporary file and renamed over the old one, so a run killed in the middle of a
-save keeps its previous checkpoint intact.  Loading uses ``torch.load(weights_only=True)``: a checkpoint file
+save keeps its previous checkpoint intact.  A training run saves two files that must match, the checkpoint and
+its replay buffer (``save_run_files``): both are written in full first, then renamed; a run killed between the
+two renames is completed the next time the directory is read (``finish_interrupted_save``).  Loading uses ``torch.load(weights_only=True)``: a checkpoint file
 can only hold tensors and plain containers, never code.  Every failure names the file and the reason in one
 line (``CheckpointError``).
 """
@@ -15,6 +17,7 @@ import torch
 CHECKPOINT_NAME = "checkpoint.pt"
 REPLAY_NAME = "replay.npz"
 FORMAT_VERSION = 1
+NEXT_SUFFIX = ".next"         # a file being saved, before it is renamed into place
 
 
 class CheckpointError(RuntimeError):
@@ -27,6 +30,35 @@ def atomic_torch_save(obj, path: str | Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)
+
+
+def save_run_files(run_dir: str | Path, state: dict, buffer) -> Path:
+    """Save ``state`` as ``checkpoint.pt`` and ``buffer`` as ``replay.npz`` in ``run_dir``, as one pair."""
+    run_dir = Path(run_dir)
+    replay_next = run_dir / (REPLAY_NAME + NEXT_SUFFIX)
+    checkpoint_next = run_dir / (CHECKPOINT_NAME + NEXT_SUFFIX)
+    buffer.save(str(replay_next))                       # complete and on disk before anything is renamed
+    with open(checkpoint_next, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(replay_next, run_dir / REPLAY_NAME)      # from here on checkpoint.pt.next alone completes the pair
+    os.replace(checkpoint_next, run_dir / CHECKPOINT_NAME)
+    return run_dir / CHECKPOINT_NAME
+
+
+def finish_interrupted_save(run_dir: str | Path) -> None:
+    """Complete or undo a ``save_run_files`` that was killed part-way, so the directory holds a matching pair.
+
+    Only ``checkpoint.pt.next`` left: the new replay buffer is already in place, and its checkpoint was written
+    in full, so it takes its place.  Anything else left over is a save that never got to its renames: removed."""
+    run_dir = Path(run_dir)
+    replay_next = run_dir / (REPLAY_NAME + NEXT_SUFFIX)
+    checkpoint_next = run_dir / (CHECKPOINT_NAME + NEXT_SUFFIX)
+    if checkpoint_next.exists() and not replay_next.exists():
+        os.replace(checkpoint_next, run_dir / CHECKPOINT_NAME)
+    for leftover in (replay_next, checkpoint_next, Path(str(replay_next) + ".tmp")):
+        leftover.unlink(missing_ok=True)
 
 
 def find_checkpoint(path: str | Path) -> Path:

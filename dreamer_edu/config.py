@@ -17,6 +17,11 @@ learns fastest was measured (``benchmarks/replay_ratio_sweep.py``, ``benchmarks/
 ``Config.quick()`` uses 64.  ``Config()`` keeps the guide's 32; at its sizes (bf16, CPU, two seeds) 64 reached
 the target on both seeds and at least 6,000 env steps sooner, 32 on one seed only (there with less compute), so
 ``--config-override replay_ratio=64`` is worth trying.
+
+Threads: every run sets torch's CPU thread count from ``threads``, 1 by default.  One thread is as fast as two at
+the quick sizes, and beside another busy process (a browser, a notebook, a second run) more threads than free
+cores make every update wait for a thread that is not running, which turned minutes into hours
+(``benchmarks/thread_policy.py`` measures both; ``--threads N`` overrides it for a machine that is yours alone).
 """
 from __future__ import annotations
 
@@ -111,7 +116,7 @@ class Config:
 
     # --- performance ---------------------------------------------------------------------------
     device: str = "auto"                 # auto | cpu | cuda
-    threads: int = 0                     # torch CPU threads; 0 = leave torch's default
+    threads: int = 1                     # torch CPU threads (0 = torch's default, one per core); see below
     amp: bool = False                    # bf16 autocast of the networks, CPU or CUDA (benchmarks/NOTES.md)
     compile: bool = False                # torch.compile each MLP block and the GRU cell (benchmarks/NOTES.md)
     cuda_graphs: bool = False            # record the update once as a CUDA graph and replay it (GPU only)

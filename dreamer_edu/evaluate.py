@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .agent import Dreamer
+from .agent import Dreamer, resolve_device
 from .checkpoint import find_checkpoint, read_checkpoint
 from .config import Config
 from .envs import make_env
@@ -161,6 +161,7 @@ def _outcome(winners: list, returns: list, lengths: list) -> Outcome:
 
 def load_agent(path: str | Path, device: str = "cpu") -> tuple[Dreamer, Config, dict]:
     """A trained agent from a run directory or checkpoint file (weights only; optimisers are skipped)."""
+    device = resolve_device(device)          # a clear one-line error for a device this machine does not have
     file = find_checkpoint(path)
     data = read_checkpoint(file)
     config = Config.from_dict(data["config"])

@@ -18,9 +18,12 @@ with exactly the buffer, weights, optimisers, counters and random states that we
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import random
+import signal
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -29,9 +32,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .agent import Dreamer, all_finite, resolve_device
-from .checkpoint import (CHECKPOINT_NAME, FORMAT_VERSION, REPLAY_NAME, CheckpointError, atomic_torch_save,
-                         read_checkpoint)
+from .agent import Dreamer, all_finite, resolve_device, set_threads
+from .checkpoint import (CHECKPOINT_NAME, FORMAT_VERSION, REPLAY_NAME, CheckpointError, finish_interrupted_save,
+                         read_checkpoint, save_run_files)
 from .config import Config, ConfigWarning
 from .dreamsmooth import smooth_rewards
 from .envs import make_env
@@ -41,6 +44,9 @@ from .replay import ReplayBuffer
 OBS_DIM, ACTION_DIM = 18, 4
 EVAL_SEED = 1_000_000        # evaluation games use their own seeds, the same at every evaluation
 ENTROPY_CHECK_STEPS = 200_000  # guide ch. 14: entropy that has not fallen after this many env steps
+COST_REPORT_SECONDS = 60.0     # the speed (and the time the run will take) is reported after this much training
+SIGNAL_EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}   # 128 + the signal's number, the shell's convention
+CPU_HINT_SECONDS = 12 * 3600   # a CPU run expected to take longer than this gets a hint to use --quick
 
 
 class TrainingDiverged(RuntimeError):
@@ -66,19 +72,28 @@ def finish_episode(records: dict[str, list]) -> dict[str, np.ndarray]:
 
 class Trainer:
     def __init__(self, config: Config, run_dir: str | Path, resume: bool = False, progress: bool = True,
-                 total_env_steps: int | None = None, on_log=None, on_eval=None):
+                 total_env_steps: int | None = None, on_log=None, on_eval=None, threads: int | None = None,
+                 device: str | None = None):
         """``on_log(trainer, metrics)`` is called after each logging interval with the averaged metrics, and
-        ``on_eval(trainer, row)`` after each evaluation: hooks for live plots (notebook 08)."""
+        ``on_eval(trainer, row)`` after each evaluation: hooks for live plots (notebook 08).
+
+        ``threads`` and ``device``, when given, replace the config's (also a resumed run's saved config): they
+        change where and how fast the run computes, not what it learns."""
         self.run_dir = Path(run_dir)
         self.progress = progress
         self.on_log, self.on_eval = on_log, on_eval
         self.history: list[dict[str, float]] = []   # one row per logging interval: env_steps, updates, metrics
         checkpoint = None
         if resume:
+            finish_interrupted_save(self.run_dir)
             checkpoint = read_checkpoint(self.run_dir / CHECKPOINT_NAME)
             config = Config.from_dict(checkpoint["config"])
         if total_env_steps is not None:
             config = config.replace(total_env_steps=int(total_env_steps))
+        if threads is not None:
+            config = config.replace(threads=int(threads))
+        if device is not None:
+            config = config.replace(device=device)
         if resume and config.cuda_graphs and resolve_device(config.device).type != "cuda":
             # CUDA graphs only change how fast an update runs, not what it computes
             warnings.warn(f"this run was trained with cuda_graphs=true, which needs a CUDA GPU, but its device "
@@ -87,8 +102,7 @@ class Trainer:
             config = config.replace(cuda_graphs=False)
         self.config = config.validate()
         c = self.config
-        if c.threads:
-            torch.set_num_threads(c.threads)
+        set_threads(c.threads)
         self.device = resolve_device(c.device)
         if c.cuda_graphs and self.device.type != "cuda":
             raise ValueError(f"Config.cuda_graphs=True needs a CUDA GPU; the device here is {self.device} "
@@ -116,6 +130,7 @@ class Trainer:
         self.first_entropy: float | None = None
         self.floor_streak = 0
         self.resumed_from: int | None = None
+        self.stop_signal: str | None = None       # "SIGINT" or "SIGTERM" once one asked the run to stop
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if checkpoint is not None:
             self._restore(checkpoint)
@@ -161,6 +176,11 @@ class Trainer:
         With ``train_envs`` > 1 the agent acts for all games in one batched call per step; a game that has
         ended waits for the others, so checkpoints still fall between games.  With one env this is simply one
         game.  Returns each game's return, length and winner.
+
+        When a signal asks the run to stop (``stop_signal``), the games in progress end after the current step
+        (and its updates): each goes into the buffer cut short, as a time limit would end it (``is_last``
+        without ``is_terminal``), so the checkpoint that follows loses none of the steps played.  Those games
+        return ``None``.
         """
         obs = [self._reset(env) for env in self.envs]
         records = [new_episode(o) for o in obs]
@@ -168,6 +188,12 @@ class Trainer:
         totals = [0.0] * len(self.envs)
         state = None
         while any(r is None for r in results):
+            if self.stop_signal is not None:
+                for i, result in enumerate(results):
+                    if result is None and len(records[i]["obs"]) > 1:
+                        records[i]["is_last"][-1] = True       # cut here, like a time limit
+                        self.buffer.add_episode(finish_episode(records[i]))
+                return [r for r in results if r is not None]
             if not random_policy:
                 actions, state = self.agent.policy(np.stack(obs), state, explore=True)    # (N, 4)
             for i, env in enumerate(self.envs):
@@ -285,8 +311,9 @@ class Trainer:
 
     # --- checkpoints ----------------------------------------------------------------------------
     def save_checkpoint(self) -> Path:
+        """Write ``replay.npz`` and ``checkpoint.pt`` as a pair: both are written in full under temporary names
+        first and only then renamed over the old ones, so a run killed at any moment keeps a matching pair."""
         self.flush_metrics()  # never save parameters whose losses were not checked
-        self.buffer.save(str(self.run_dir / REPLAY_NAME))
         state = {
             "format": FORMAT_VERSION,
             "config": self.config.to_dict(),
@@ -301,8 +328,7 @@ class Trainer:
                     "trainer": json.dumps(self.rng.bit_generator.state)},
             "warned": sorted(self.warned),
         }
-        path = self.run_dir / CHECKPOINT_NAME
-        atomic_torch_save(state, path)
+        path = save_run_files(self.run_dir, state, self.buffer)
         self.last_checkpoint_time = time.perf_counter()
         return path
 
@@ -332,55 +358,123 @@ class Trainer:
         self.warned = set(data.get("warned", []))
         self.resumed_from = self.env_steps
 
+    # --- stopping on a signal -------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _stop_on_signals(self):
+        """While training, Ctrl-C (SIGINT) and SIGTERM ask the run to stop cleanly: the update in progress
+        finishes, the games in progress go into the buffer cut short, and ``train`` saves and returns.  A second
+        signal quits at once (KeyboardInterrupt), keeping the last checkpoint on disk.  Signals can only be
+        caught in the main thread; elsewhere they keep their usual effect."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def request_stop(signum, frame):
+            if self.stop_signal is not None:
+                raise KeyboardInterrupt
+            self.stop_signal = signal.Signals(signum).name
+            self.log(f"{self.stop_signal} received: finishing the update in progress, then saving "
+                     "(send it again to quit at once without saving)")
+
+        previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    # --- the cost of a run ------------------------------------------------------------------------
+    def _report_cost(self, steps: int, updates: int, seconds: float) -> None:
+        """After the first minute of training: the measured speed and what the rest of the run will take."""
+        c = self.config
+        steps_per_s, updates_per_s = steps / seconds, updates / seconds
+        to_eval = max(0, self.next_eval - self.env_steps) / steps_per_s
+        to_end = max(0, c.total_env_steps - self.env_steps) / steps_per_s
+        self.log(f"speed over the first {seconds / 60:.1f} min of training on {self.device} "
+                 f"({torch.get_num_threads()} torch thread{'s' if torch.get_num_threads() > 1 else ''}): "
+                 f"{updates_per_s:.2f} updates/s, {steps_per_s:.1f} env steps/s; at this pace the next evaluation "
+                 f"(env step {self.next_eval:,}) comes in {format_duration(to_eval)} and the end "
+                 f"(env step {c.total_env_steps:,}) in {format_duration(to_end)}")
+        if self.device.type == "cpu" and to_end > CPU_HINT_SECONDS:
+            self.log("hint: these sizes are meant for a GPU. On a CPU, train the small configuration instead "
+                     "(`--quick`, or `make train ARGS=--quick`); Ctrl-C saves this run, and --resume continues it")
+
     # --- the loop ---------------------------------------------------------------------------------
     def train(self, max_minutes: float | None = None) -> dict | None:
         """Run until ``total_env_steps`` (or, if given, until ``max_minutes`` of this call have passed: a game in
         progress is finished first).  Ends with an evaluation and a checkpoint; returns the last evaluation row.
-        Calling ``train`` again, or ``--resume``, continues where it stopped."""
+        Calling ``train`` again, or ``--resume``, continues where it stopped.
+
+        Ctrl-C or SIGTERM stop it early: the step in progress and its update finish, the games in progress are
+        stored cut short, the checkpoint is written (no evaluation) and ``stop_signal`` names the signal."""
         c = self.config
         if max_minutes is not None and not max_minutes > 0:
             raise ValueError(f"max_minutes must be > 0, got {max_minutes}")
         self.start_time = time.perf_counter()
+        self.stop_signal = None
         deadline = None if max_minutes is None else self.start_time + 60.0 * max_minutes
 
         def running() -> bool:
-            return self.env_steps < c.total_env_steps and (deadline is None or time.perf_counter() < deadline)
+            return (self.stop_signal is None and self.env_steps < c.total_env_steps
+                    and (deadline is None or time.perf_counter() < deadline))
 
         self.wall_before = getattr(self, "_wall_restored", 0.0)
         self.last_checkpoint_time = time.perf_counter()
-        self.log(f"dreamer_edu: {self.agent.num_parameters() / 1e6:.2f}M parameters on {self.device}; "
+        self.log(f"dreamer_edu: {self.agent.num_parameters() / 1e6:.2f}M parameters on {self.device}"
+                 f"{f' ({torch.get_num_threads()} torch threads)' if self.device.type == 'cpu' else ''}; "
                  f"replay ratio {c.replay_ratio:g} replayed steps per env step = "
                  f"{c.updates_per_env_step:.4f} updates per env step "
                  f"(one update every {1 / c.updates_per_env_step:.1f} env steps, batch {c.batch_size}x{c.batch_length})")
         if self.resumed_from is not None:
             self.log(f"resumed from {self.run_dir / CHECKPOINT_NAME} at env step {self.env_steps} "
                      f"({self.episodes} games, {self.agent.updates} updates, buffer {len(self.buffer)} steps)")
+        if self.device.type == "cpu":
+            self.log("on the CPU: the measured speed and the time this run will take follow after its first "
+                     "minute of training")
 
-        bar = tqdm(total=c.total_env_steps, initial=min(self.env_steps, c.total_env_steps), unit="step",
-                   desc="train", disable=not self.progress, dynamic_ncols=True)
-        while self.episodes < c.warmup_episodes and running():
-            before = self.env_steps
-            self.run_games(random_policy=True)
-            bar.update(self.env_steps - before)
-            bar.set_postfix_str(f"warmup {self.episodes}/{c.warmup_episodes} games")
+        with self._stop_on_signals():
+            if self.episodes < c.warmup_episodes and running():
+                bar = tqdm(total=c.warmup_episodes, initial=self.episodes, unit="game", desc="warmup",
+                           disable=not self.progress, dynamic_ncols=True)
+                while self.episodes < c.warmup_episodes and running():
+                    before = self.episodes
+                    self.run_games(random_policy=True)
+                    bar.update(self.episodes - before)
+                bar.close()
 
-        while running():
-            before = self.env_steps
-            self.run_games(on_step=self.train_if_due)
-            bar.update(self.env_steps - before)
-            if self.env_steps >= self.next_eval:
-                # the next multiple of eval_every_steps after now: a long warm-up or a round of several games
-                # can pass more than one, and that must give one evaluation, not one per game until caught up
-                self.next_eval = (self.env_steps // c.eval_every_steps + 1) * c.eval_every_steps
-                self.evaluate()
-            recent = np.asarray(self.recent_outcomes)
-            postfix = f"train win {np.mean(recent == 1):.0%} (last {len(recent)})"
-            if self.last_eval is not None:
-                postfix += f" | eval win {self.last_eval['win_rate']:.0%}"
-            bar.set_postfix_str(postfix + f" | {self.agent.updates} upd")
-            if time.perf_counter() - self.last_checkpoint_time >= 60 * c.checkpoint_minutes:
-                self.save_checkpoint()
-        bar.close()
+            # the bar starts after the warm-up, so its rate and time left are those of training
+            bar = tqdm(total=c.total_env_steps, initial=min(self.env_steps, c.total_env_steps), unit="step",
+                       desc="train", disable=not self.progress, dynamic_ncols=True)
+            measure_from = (time.perf_counter(), self.env_steps, self.agent.updates)
+            while running():
+                before = self.env_steps
+                self.run_games(on_step=self.train_if_due)
+                bar.update(self.env_steps - before)
+                if measure_from is not None and time.perf_counter() - measure_from[0] >= COST_REPORT_SECONDS:
+                    self._report_cost(self.env_steps - measure_from[1], self.agent.updates - measure_from[2],
+                                      time.perf_counter() - measure_from[0])
+                    measure_from = None
+                if self.stop_signal is not None:
+                    break
+                if self.env_steps >= self.next_eval:
+                    # the next multiple of eval_every_steps after now: a long warm-up or a round of several games
+                    # can pass more than one, and that must give one evaluation, not one per game until caught up
+                    self.next_eval = (self.env_steps // c.eval_every_steps + 1) * c.eval_every_steps
+                    self.evaluate()
+                recent = np.asarray(self.recent_outcomes)
+                postfix = f"train win {np.mean(recent == 1):.0%} (last {len(recent)})"
+                if self.last_eval is not None:
+                    postfix += f" | eval win {self.last_eval['win_rate']:.0%}"
+                bar.set_postfix_str(postfix + f" | {self.agent.updates} upd")
+                if time.perf_counter() - self.last_checkpoint_time >= 60 * c.checkpoint_minutes:
+                    self.save_checkpoint()
+            bar.close()
+            if self.stop_signal is not None:
+                path = self.save_checkpoint()
+                self.log(f"stopped by {self.stop_signal} at env step {self.env_steps} ({self.agent.updates} updates): "
+                         f"saved {path} and {self.run_dir / REPLAY_NAME}; continue with --resume")
+                self._wall_restored = self.wall_seconds()
+                return self.last_eval
         if self.env_steps < c.total_env_steps:
             self.log(f"time budget of {max_minutes:g} min reached at env step {self.env_steps}; "
                      "continue with --resume")
@@ -393,6 +487,23 @@ class Trainer:
             self.writer.flush()
         self._wall_restored = self.wall_seconds()   # a later call to train() continues the clock
         return self.last_eval
+
+
+def default_run_dir(mode: str, opponent: str, seed: int) -> Path:
+    """Where ``python -m dreamer_edu train`` (and ``make train``) puts a run unless ``--run-dir`` says otherwise:
+    ``runs/<mode>-<opponent>-seed<seed>``, relative to the folder it is started from."""
+    return Path("runs") / f"{mode.lower()}-{opponent}-seed{seed}"
+
+
+def format_duration(seconds: float) -> str:
+    """A rough, readable duration: "40 s", "12 min", "3.5 h", "2.1 days"."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
 
 
 def _np_global_state() -> list:

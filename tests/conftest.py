@@ -6,6 +6,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+# The thread policy of Config.threads: one torch thread, so the tests run as fast beside other busy programs as
+# alone (benchmarks/thread_policy.py); tests that start their own processes get it from the CLI's default.
+torch.set_num_threads(1)
+
 
 @pytest.fixture(autouse=True)
 def _fixed_seed():
