@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 
-.PHONY: install train test test-unit test-notebooks lab bench play clean
+.PHONY: install train test test-unit test-notebooks lab figures bench play clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,24 @@ ifneq ($(NOTEBOOKS),)
 	SDL_VIDEODRIVER=dummy MPLBACKEND=Agg DREAMER_EDU_QUICK=1 $(PY) -m pytest -q --nbval-lax --nbval-current-env notebooks
 endif
 
+## lab: JupyterLab on your own copies of the notebooks in my_notebooks/ (made on first use, never overwritten;
+## full-mode figures go to my_notebooks/figures/). LAB_ARGS adds options, e.g. LAB_ARGS="--no-browser --port=8899"
+LAB_DIR := my_notebooks
+LAB_ARGS ?=
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks
+	$(PY) lab/prepare.py notebooks $(LAB_DIR)
+	JUPYTER_CONFIG_PATH="$(CURDIR)/lab$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+		$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(LAB_DIR) $(LAB_ARGS)
+
+## figures: regenerate the committed figures/ by running notebooks in full mode (long: hours on a CPU). The
+## executed copies go to build/figure-runs/; notebooks/*.ipynb are not modified. One notebook:
+## make figures FIGURE_NOTEBOOKS=notebooks/05_two_hot_symlog.ipynb
+FIGURE_NOTEBOOKS ?= $(NOTEBOOKS)
+FIGURES_DIR ?= $(CURDIR)/figures
+figures: $(STAMP)
+	SDL_VIDEODRIVER=dummy MPLBACKEND=Agg DREAMER_EDU_QUICK=0 DREAMER_EDU_FIGURES="$(FIGURES_DIR)" \
+		$(VENV)/bin/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=-1 \
+		--output-dir build/figure-runs $(FIGURE_NOTEBOOKS)
 
 bench: $(STAMP)
 	SDL_VIDEODRIVER=dummy $(PY) benchmarks/env_speed.py

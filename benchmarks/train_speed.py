@@ -116,7 +116,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--updates", type=int, default=5, help="timed updates at the default config")
-    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1, the thread policy of Config.threads; 0 = torch's default)")
     parser.add_argument("--act-steps", type=int, default=500)
     parser.add_argument("--compile", action="store_true",
                         help="also time each config with torch.compile (Config.compile; the compile time is excluded)")

@@ -106,6 +106,7 @@ def main() -> None:
                         help="games played side by side (Config.train_envs) for the acting columns")
     parser.add_argument("--csv", default="benchmarks/results/update_cost.csv")
     args = parser.parse_args()
+    torch.set_num_threads(1)     # counts do not depend on it; one thread keeps a shared machine responsive
     if min(args.games) < 1:
         parser.error(f"--games must be >= 1, got {min(args.games)}")
     torch.manual_seed(0)

@@ -87,7 +87,9 @@ def _train(args) -> int:
     try:
         trainer.train(max_minutes=args.minutes)
     except KeyboardInterrupt:
-        print(f"quit without saving: {run_dir} keeps its last checkpoint; continue it with --resume", file=sys.stderr)
+        kept = (f"{run_dir} keeps its last checkpoint; continue it with --resume"
+                if (run_dir / "checkpoint.pt").exists() else "no checkpoint had been saved yet")
+        print(f"quit without saving: {kept}", file=sys.stderr)
         return 130
     return SIGNAL_EXIT_CODES.get(trainer.stop_signal, 0)
 
@@ -196,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 3
     except KeyboardInterrupt:
-        print("interrupted; resume from the last checkpoint with --resume", file=sys.stderr)
+        print("interrupted", file=sys.stderr)
         return 130
 
 

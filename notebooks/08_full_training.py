@@ -42,12 +42,16 @@ import pandas as pd
 import torch
 from IPython.display import Image, display
 
+import dreamer_edu
+from dreamer_edu.__main__ import build_parser
 from dreamer_edu.agent import Dreamer
 from dreamer_edu.config import Config
 from dreamer_edu.distributions import gaussian_entropy_per_dim
+from dreamer_edu.envs import make_env
 from dreamer_edu.envs.hockey import MAX_TIMESTEPS
 from dreamer_edu.evaluate import load_agent, play_games, record_game, wilson_interval
-from dreamer_edu.trainer import EVAL_SEED, Trainer
+from dreamer_edu.experiments import collect_episodes, fill_buffer
+from dreamer_edu.trainer import EVAL_SEED, Trainer, default_run_dir
 from dreamer_edu.viz import exercises, plots
 from dreamer_edu.viz.live import LiveDiagnostics, require_gpu
 
@@ -64,6 +68,8 @@ MORE_STEPS = 160 if QUICK else 6_000      # environment steps added after resumi
 EVAL_EVERY = 400 if QUICK else 3_000       # evaluate the greedy policy this often (in env steps)
 GAMES = 10 if QUICK else 50                # games per evaluation during training
 MATCH_GAMES = 4 if QUICK else 50          # games per matchup in section 5
+SPEED_UPDATES = 1 if QUICK else 5          # timed updates of the guide's config in section 6 (after one warm-up)
+SPEED_ACT_STEPS = 50 if QUICK else 500     # timed acting steps in section 6
 
 # %% [markdown]
 # ## 1. What the trainer does
@@ -119,8 +125,19 @@ assert abs(schedule.loc["parameters (M)", "guide: Config()"] - 2.19) < 0.02     
 # python -m dreamer_edu train --run-dir runs/shooting --resume --steps 15000   # later: continue the same run
 # ```
 #
-# and `--minutes 30` stops a run after half an hour with a checkpoint, to be continued with `--resume`. The
-# options, straight from the program:
+# and `--minutes 30` stops a run after half an hour with a checkpoint, to be continued with `--resume`. Ctrl-C
+# (or SIGTERM, which a job scheduler sends) stops a run cleanly as well: the update in progress finishes, and
+# everything played so far (weights, replay buffer, counters) is saved for `--resume`.
+#
+# The guide's full run has a shortcut. From the repository root, `make train` runs
+#
+# ```
+# python -m dreamer_edu train --opponent weak --seed 42 --use_dreamsmooth
+# ```
+#
+# which trains the guide's `Config()` in NORMAL games against the weak bot (on the GPU when there is one) and
+# writes to `runs/normal-weak-seed42/`; `make train ARGS=--resume` continues it. Section 6 comes back to it.
+# The options, straight from the program:
 
 # %%
 help_text = subprocess.run([sys.executable, "-m", "dreamer_edu", "train", "--help"], capture_output=True,
@@ -350,40 +367,94 @@ display(Image(filename=str(gif_path)))
 # ## 6. The full hockey run, on a GPU
 #
 # The guide trains its full configuration (`Config()`: 2.2 M parameters, batch 32 × 32, 2 million env steps)
-# against the weak bot. How long that takes depends entirely on the machine, so we give measurements, not hopes.
-# `benchmarks/train_speed.py --threads 1` on an otherwise idle 2-core CPU measured, at the guide's config, 0.639
-# updates/s and 899 env steps/s of acting; at one update per 32 env steps the whole loop then runs at about 20
-# env steps/s. No GPU has been measured yet: run the same script on yours
-# (`python benchmarks/train_speed.py --device cuda`) and put its numbers in the cell below.
+# against the weak bot. How long that takes depends entirely on the machine, so the next cell measures yours:
+# a few updates (`Dreamer.train_step`) of `Config()` on batches replayed from random games, after one untimed
+# warm-up update, and a few hundred steps of acting (the agent's policy plus the game). The replay ratio asks for
+# one update per 32 env steps, so the whole loop runs at `1 / (1/acting + updates_per_env_step/updates)` env
+# steps per second. In quick mode it times only one update and 50 steps: a rough figure.
+#
+# You need not trust one short measurement: `python -m dreamer_edu train` (and `make train`) prints the same
+# estimate from its own training after the first minute, and `python benchmarks/train_speed.py` and
+# `python benchmarks/thread_policy.py` print fuller tables (bf16, thread counts, a busy neighbour).
 
 # %%
-measured = {"updates_per_s": 0.639, "acting_env_steps_per_s": 899.0}     # CPU, 1 thread, idle 2-core machine
-loop_steps_per_s = 1 / (1 / measured["acting_env_steps_per_s"] + guide.updates_per_env_step / measured["updates_per_s"])
+speed_device = DEVICE            # the GPU when there is one: where the full run would train
+speed_buffer = fill_buffer(collect_episodes(4, player="random", opponent="weak", seed=0), guide)
+speed_agent = Dreamer(guide, device=speed_device)
+
+
+def sync():
+    if speed_device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+speed_agent.train_step(speed_buffer.sample(guide.batch_size, guide.batch_length))     # warm-up, not timed
+sync()
+start = time.perf_counter()
+for _ in range(SPEED_UPDATES):
+    speed_agent.train_step(speed_buffer.sample(guide.batch_size, guide.batch_length))
+sync()
+updates_per_s = SPEED_UPDATES / (time.perf_counter() - start)
+
+env = make_env(opponent="weak")
+obs, _ = env.reset(seed=0)
+policy_state = None
+start = time.perf_counter()
+for _ in range(SPEED_ACT_STEPS):
+    action, policy_state = speed_agent.policy(obs, policy_state)
+    obs, _, terminated, truncated, _ = env.step(action)
+    if terminated or truncated:
+        obs, _ = env.reset()
+        policy_state = None
+acting_steps_per_s = SPEED_ACT_STEPS / (time.perf_counter() - start)
+env.close()
+
+loop_steps_per_s = 1 / (1 / acting_steps_per_s + guide.updates_per_env_step / updates_per_s)
 hours = guide.total_env_steps / loop_steps_per_s / 3600
-print(f"guide's config on this CPU: {loop_steps_per_s:.1f} env steps/s -> {guide.total_env_steps:,} steps "
-      f"take about {hours:.0f} hours")
+print(f"guide's Config() on {speed_device} ({torch.get_num_threads()} torch thread(s)): {updates_per_s:.2f} updates/s, "
+      f"{acting_steps_per_s:.0f} env steps/s of acting")
+print(f"the whole loop: {loop_steps_per_s:.1f} env steps/s -> {guide.total_env_steps:,} env steps take about "
+      f"{hours:.1f} hours here")
 print(f"the small run above: {resumed.env_steps / train_seconds:.0f} env steps/s with Config.quick() (warmup included)")
-assert abs(loop_steps_per_s - 20.0) < 0.05 and 27 < hours < 29         # more than a day: not a CPU job
+for value in (updates_per_s, acting_steps_per_s, loop_steps_per_s, hours):
+    assert np.isfinite(value) and value > 0          # only sanity: the numbers themselves are this machine's
 
 # %% [markdown]
-# Set the flag to `True` on a machine with a CUDA GPU to train the guide's configuration in NORMAL mode against
-# the weak bot. It trains in chunks of 100,000 env steps; each chunk ends with an evaluation and a checkpoint, and
-# re-running the cell continues from the last checkpoint (`resume=True`). Without a GPU the cell refuses.
+# Set the flag to `True` on a machine with a CUDA GPU to train the guide's configuration: `Config(device="cuda")`,
+# NORMAL games against the weak bot, seed 42, DreamSmooth on. That is the very run `make train` starts on a GPU,
+# and it uses the same folder, `runs/normal-weak-seed42/` at the repository root (`trainer.default_run_dir`), so
+# the two continue each other. The cell trains towards the 2 million env steps, evaluating and saving
+# checkpoints as it goes, and redraws the diagnostics live. The interrupt button (■, which sends Ctrl-C) stops it
+# cleanly and saves everything played so far; re-run the cell, or run `make train ARGS=--resume` in a terminal,
+# to continue. The other way round works too: stop `make train` with Ctrl-C and re-run this cell. Without a GPU
+# the cell refuses.
+#
+# First, where the run lives: the Makefile's arguments, parsed by the program itself, give the folder.
+
+# %%
+REPO_ROOT = Path(dreamer_edu.__file__).resolve().parents[1]    # the folder of pyproject.toml and the Makefile
+if not (REPO_ROOT / "pyproject.toml").is_file():                 # an installed copy of the package, no repository
+    REPO_ROOT = Path.cwd()
+make_train = build_parser().parse_args("train --opponent weak --seed 42 --use_dreamsmooth".split())
+FULL_RUN_DIR = REPO_ROOT / default_run_dir(make_train.mode, make_train.opponent, make_train.seed)
+full_config = Config(device="cuda")
+print(f"make train and the cell below both train in {FULL_RUN_DIR}")
+assert default_run_dir(make_train.mode, make_train.opponent, make_train.seed) == Path("runs") / "normal-weak-seed42"
+assert (full_config.mode, full_config.opponent, full_config.seed) == (make_train.mode, make_train.opponent,
+                                                                     make_train.seed)
+assert full_config.use_dreamsmooth and full_config.replace(device="auto") == Config()   # make train's config
 
 # %%
 FULL_HOCKEY = False
-CHUNK = 100_000
 
 # %%
 if require_gpu(FULL_HOCKEY):
-    full_dir = Path("runs") / "NORMAL-weak-seed42"
+    resume = (FULL_RUN_DIR / "checkpoint.pt").exists()
     full_live = LiveDiagnostics()
-    for target in range(CHUNK, guide.total_env_steps + CHUNK, CHUNK):
-        resume = (full_dir / "checkpoint.pt").exists()
-        gpu_trainer = Trainer(Config(device="cuda"), full_dir, resume=resume, total_env_steps=target,
-                              on_log=full_live.on_log, on_eval=full_live.on_eval)
-        if gpu_trainer.env_steps < target:
-            gpu_trainer.train()
+    gpu_trainer = Trainer(full_config, FULL_RUN_DIR, resume=resume, on_log=full_live.on_log,
+                          on_eval=full_live.on_eval)
+    print(f"{'continuing' if resume else 'starting'} {FULL_RUN_DIR} at env step {gpu_trainer.env_steps:,}")
+    gpu_trainer.train()
     full_live.save(plots.figure_path(NAME, "full_hockey_diagnostics", QUICK))
 else:
     print("FULL_HOCKEY is False: skipped (set it to True on a GPU machine)")

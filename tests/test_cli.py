@@ -86,3 +86,33 @@ def test_official_backend_without_the_package_is_a_clear_error():
 def test_bad_minutes_is_refused(tmp_path, minutes):
     result = run_cli("train", "--quick", "--run-dir", str(tmp_path / "r"), "--minutes", minutes)
     assert result.returncode == 2 and "--minutes" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "play"])
+def test_a_device_this_machine_lacks_is_one_line(tmp_path, command):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    args = {"train": ["--quick", "--run-dir", str(tmp_path / "r"), "--steps", "10"],
+            "evaluate": ["--checkpoint", str(tmp_path / "r")], "play": ["--episodes", "1"]}[command]
+    result = run_cli(command, *args, "--device", "cuda")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert "'cuda'" in lines[0] and "no CUDA GPU" in lines[0] and "--device cpu" in lines[0]
+
+
+@pytest.mark.parametrize("command, args", [("evaluate", ["--checkpoint", "x", "--games", "0"]),
+                                           ("play", ["--episodes", "0"]), ("play", ["--threads", "-1"]),
+                                           ("train", ["--threads", "two"])])
+def test_bad_counts_are_refused_by_the_parser(command, args):
+    result = run_cli(command, *args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "error: argument" in result.stderr
+
+
+def test_resume_accepts_threads_and_device_but_not_config_changes(tmp_path):
+    result = run_cli("train", "--resume", "--run-dir", str(tmp_path / "r"), "--quick")
+    assert result.returncode == 2 and "--threads" in result.stderr and "Traceback" not in result.stderr
+    missing = run_cli("train", "--resume", "--run-dir", str(tmp_path / "r"), "--threads", "1", "--device", "cpu")
+    assert missing.returncode == 2 and "no such checkpoint" in missing.stderr and "Traceback" not in missing.stderr

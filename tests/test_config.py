@@ -80,3 +80,29 @@ def test_dict_round_trip_and_quick_is_valid():
     assert Config.from_dict(c.to_dict()) == c
     c.validate()
     assert c.hidden_size < Config().hidden_size
+
+
+def test_thread_policy_default_is_one_thread_and_set_threads_refuses_bad_counts():
+    import torch
+
+    from dreamer_edu.agent import set_threads
+
+    assert Config().threads == 1 and Config.quick().threads == 1
+    before = torch.get_num_threads()
+    try:
+        assert set_threads(1) == 1 == torch.get_num_threads()
+        assert set_threads(0) == 1                      # 0 leaves torch's setting as it is
+        with pytest.raises(ValueError, match="threads"):
+            set_threads(-1)
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="threads"):
+        Config(threads=-2).validate()
+
+
+@pytest.mark.parametrize("name", ["tpu", "cuda:x", "gpu"])
+def test_unknown_devices_are_named(name):
+    from dreamer_edu.agent import DeviceError, resolve_device
+
+    with pytest.raises(DeviceError, match=name.split(":")[0]):
+        resolve_device(name)

@@ -11,10 +11,11 @@ def test_quick_dreamer_learns_to_score_in_train_shooting(tmp_path):
     """TRAIN_SHOOTING against a motionless goalie: the puck starts in the agent's half, 81-step games.
 
     A random policy scores in 6% of the 50 evaluation games; after 9,000 env steps (about 2,000 updates of the
-    quick config, a few minutes on 2 CPU cores) the agent's greedy policy scored in 52% (measured with this seed).
+    quick config, one torch thread, about 3 minutes) the agent's greedy policy scored in 32% (measured with this
+    seed; with two threads, whose sums round differently, 52%).
     """
     config = Config.quick(mode="TRAIN_SHOOTING", opponent="none", seed=42, total_env_steps=9000,
-                          eval_every_steps=10**9, eval_games=50, threads=2)
+                          eval_every_steps=10**9, eval_games=50, threads=1)
     trainer = Trainer(config, tmp_path / "run", progress=False)
     trained = trainer.train()
     random = play_games(None, 50, opponent="none", mode="TRAIN_SHOOTING", seed=EVAL_SEED)

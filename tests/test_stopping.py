@@ -167,11 +167,11 @@ def test_the_cost_report_names_speed_time_left_and_the_cpu_hint(tmp_path, capsys
     from test_trainer import tiny_config
 
     trainer = Trainer(tiny_config(total_env_steps=10_000_000), tmp_path / "run", progress=False)
-    trainer.next_eval = 1_000
+    trainer.next_eval = 500
     trainer._report_cost(steps=600, updates=30, seconds=60.0)       # 10 env steps/s, 0.5 updates/s
     out = capsys.readouterr().out
     assert "0.50 updates/s" in out and "10.0 env steps/s" in out
-    assert "comes in 100 s" in out                                  # 1,000 steps at 10 per second
+    assert "comes in 50 s" in out                                   # 500 steps at 10 per second
     assert "11.6 days" in out and "--quick" in out                  # 10 million steps at 10 per second
     trainer.config = trainer.config.replace(total_env_steps=2_000)
     trainer._report_cost(steps=600, updates=30, seconds=60.0)

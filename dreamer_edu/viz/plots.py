@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 
@@ -58,17 +59,35 @@ _NON_INTERACTIVE = {"agg", "pdf", "ps", "svg", "cairo", "pgf", "template"}
 _NATS = "entropy (nats)"
 
 
+FIGURES_ENV = "DREAMER_EDU_FIGURES"     # set it to a folder to save the notebooks' full-mode figures there
+MY_NOTEBOOKS = "my_notebooks"           # your working copies of the notebooks (``make lab``), not in git
+
+
+def figures_dir() -> Path:
+    """Where the notebooks save their figures in full mode: the folder named by ``$DREAMER_EDU_FIGURES`` when it is
+    set (a relative path counts from the current folder; ``make figures`` sets it to the repository's ``figures/``),
+    otherwise ``my_notebooks/figures/`` in the repository, next to your own copies of the notebooks.  Neither
+    default is a tracked file: running a notebook never rewrites the committed figures unless you ask for it.
+    (Without a repository around the package, an installed copy, it is ``figures/`` in the current folder.)"""
+    chosen = os.environ.get(FIGURES_ENV, "").strip()
+    if chosen:
+        return Path(chosen).expanduser()
+    root = Path(__file__).resolve().parents[2]
+    if (root / "pyproject.toml").exists():
+        return root / MY_NOTEBOOKS / "figures"
+    return Path.cwd() / "figures"
+
+
 def figure_path(notebook: str, name: str, quick: bool) -> Path:
-    """``figures/<notebook>_<name>.png`` in the repository, or the same file name in the system's temporary folder
-    when ``quick`` (quick runs are tests: they must never rewrite the committed figures).  The temporary folder is
-    always the same one, so repeated runs overwrite their figures instead of piling up folders."""
+    """The file ``<notebook>_<name>.png`` in ``figures_dir()``, or in the system's temporary folder when ``quick``
+    (quick runs are tests: they must never rewrite anyone's figures).  The temporary folder is always the same
+    one, so repeated runs overwrite their figures instead of piling up folders.  The folder is created."""
     if quick:
         import tempfile
 
         folder = Path(tempfile.gettempdir()) / "dreamer_edu_figures"
     else:
-        root = Path(__file__).resolve().parents[2]
-        folder = root / "figures" if (root / "pyproject.toml").exists() else Path.cwd() / "figures"
+        folder = figures_dir()
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{notebook}_{name}.png"
 
