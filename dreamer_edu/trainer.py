@@ -390,8 +390,7 @@ class Trainer:
         steps_per_s, updates_per_s = steps / seconds, updates / seconds
         to_eval = max(0, self.next_eval - self.env_steps) / steps_per_s
         to_end = max(0, c.total_env_steps - self.env_steps) / steps_per_s
-        self.log(f"speed over the first {seconds / 60:.1f} min of training on {self.device} "
-                 f"({torch.get_num_threads()} torch thread{'s' if torch.get_num_threads() > 1 else ''}): "
+        self.log(f"speed over the first {seconds / 60:.1f} min of training on {self.device} ({_threads_text()}): "
                  f"{updates_per_s:.2f} updates/s, {steps_per_s:.1f} env steps/s; at this pace the next evaluation "
                  f"(env step {self.next_eval:,}) comes in {format_duration(to_eval)} and the end "
                  f"(env step {c.total_env_steps:,}) in {format_duration(to_end)}")
@@ -421,7 +420,7 @@ class Trainer:
         self.wall_before = getattr(self, "_wall_restored", 0.0)
         self.last_checkpoint_time = time.perf_counter()
         self.log(f"dreamer_edu: {self.agent.num_parameters() / 1e6:.2f}M parameters on {self.device}"
-                 f"{f' ({torch.get_num_threads()} torch threads)' if self.device.type == 'cpu' else ''}; "
+                 f"{f' ({_threads_text()})' if self.device.type == 'cpu' else ''}; "
                  f"replay ratio {c.replay_ratio:g} replayed steps per env step = "
                  f"{c.updates_per_env_step:.4f} updates per env step "
                  f"(one update every {1 / c.updates_per_env_step:.1f} env steps, batch {c.batch_size}x{c.batch_length})")
@@ -487,6 +486,11 @@ class Trainer:
             self.writer.flush()
         self._wall_restored = self.wall_seconds()   # a later call to train() continues the clock
         return self.last_eval
+
+
+def _threads_text() -> str:
+    n = torch.get_num_threads()
+    return f"{n} torch thread{'s' if n > 1 else ''}"
 
 
 def default_run_dir(mode: str, opponent: str, seed: int) -> Path:
