@@ -54,9 +54,9 @@ def _train(args) -> int:
     from .config import Config, ConfigWarning
     from .trainer import SIGNAL_EXIT_CODES, Trainer, default_run_dir
 
-    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(args.mode, args.opponent, args.seed)
+    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(args.mode, args.opponent, args.seed, args.quick)
     if args.resume:
-        if args.config_override or args.quick:
+        if args.config_override:            # (--quick only names the default run directory here)
             print("error: --resume continues with the run's saved config; only --steps, --threads and --device "
                   "may change it", file=sys.stderr)
             return 2
@@ -145,11 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, default=None, help="total environment steps (default: the config's)")
     t.add_argument("--minutes", type=_positive_float, default=None,
                    help="stop after this many minutes (with a checkpoint); continue later with --resume")
-    t.add_argument("--run-dir", default=None, help="default: runs/<mode>-<opponent>-seed<seed>")
+    t.add_argument("--run-dir", default=None,
+                   help="default: runs/<mode>-<opponent>-seed<seed>, with -quick added for --quick")
     t.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its checkpoint")
     t.add_argument("--config-override", nargs="*", default=[], metavar="KEY=VALUE",
                    help="change any Config field, e.g. lr_actor=5e-5 horizon=10")
-    t.add_argument("--quick", action="store_true", help="a small config that finishes in minutes on a CPU")
+    t.add_argument("--quick", action="store_true",
+                   help="the small Config.quick(), made for CPUs (with --resume: only picks the default --run-dir)")
     t.add_argument("--threads", type=_non_negative_int, default=None, help=THREADS_HELP)
     t.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
     t.add_argument("--backend", default="builtin", choices=BACKENDS,

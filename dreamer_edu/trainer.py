@@ -493,10 +493,10 @@ def _threads_text() -> str:
     return f"{n} torch thread{'s' if n > 1 else ''}"
 
 
-def default_run_dir(mode: str, opponent: str, seed: int) -> Path:
+def default_run_dir(mode: str, opponent: str, seed: int, quick: bool = False) -> Path:
     """Where ``python -m dreamer_edu train`` (and ``make train``) puts a run unless ``--run-dir`` says otherwise:
-    ``runs/<mode>-<opponent>-seed<seed>``, relative to the folder it is started from."""
-    return Path("runs") / f"{mode.lower()}-{opponent}-seed{seed}"
+    ``runs/<mode>-<opponent>-seed<seed>`` (``-quick`` added for ``--quick``), relative to the folder it starts in."""
+    return Path("runs") / f"{mode.lower()}-{opponent}-seed{seed}{'-quick' if quick else ''}"
 
 
 def format_duration(seconds: float) -> str:

@@ -112,7 +112,7 @@ def test_bad_counts_are_refused_by_the_parser(command, args):
 
 
 def test_resume_accepts_threads_and_device_but_not_config_changes(tmp_path):
-    result = run_cli("train", "--resume", "--run-dir", str(tmp_path / "r"), "--quick")
+    result = run_cli("train", "--resume", "--run-dir", str(tmp_path / "r"), "--config-override", "horizon=5")
     assert result.returncode == 2 and "--threads" in result.stderr and "Traceback" not in result.stderr
     missing = run_cli("train", "--resume", "--run-dir", str(tmp_path / "r"), "--threads", "1", "--device", "cpu")
     assert missing.returncode == 2 and "no such checkpoint" in missing.stderr and "Traceback" not in missing.stderr
