@@ -47,13 +47,15 @@ figures: $(STAMP)
 	SDL_VIDEODRIVER=dummy MPLBACKEND=Agg DREAMER_EDU_QUICK=0 DREAMER_EDU_FIGURES="$(FIGURES_DIR)" \
 		$(VENV)/bin/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=-1 \
 		--output-dir build/figure-runs $(FIGURE_NOTEBOOKS)
+	SDL_VIDEODRIVER=dummy $(PY) -m dreamer_edu play --opponent weak --episodes 3 --gif "$(FIGURES_DIR)/demo.gif"
 
 bench: $(STAMP)
 	SDL_VIDEODRIVER=dummy $(PY) benchmarks/env_speed.py
 	$(PY) benchmarks/train_speed.py --amp
 
+## play: three games of a random policy vs the weak bot, one recorded to my_notebooks/figures/demo.gif (not in git)
 play: $(STAMP)
-	SDL_VIDEODRIVER=dummy $(PY) -m dreamer_edu play --opponent weak --episodes 3 --gif figures/demo.gif
+	SDL_VIDEODRIVER=dummy $(PY) -m dreamer_edu play --opponent weak --episodes 3 --gif $(LAB_DIR)/figures/demo.gif
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -229,7 +229,7 @@ def test_half_gap_accepts_the_exact_solution():
     assert exercises.check_answer_half_gap_updates(math.log(0.5) / math.log(0.98)) is True
 
 
-def test_quick_figures_never_go_to_the_repository():
+def test_quick_figures_never_go_to_the_repository(monkeypatch):
     from pathlib import Path
 
     from dreamer_edu.viz import plots
@@ -237,4 +237,6 @@ def test_quick_figures_never_go_to_the_repository():
     repo = Path(__file__).resolve().parents[1]
     quick = plots.figure_path("00_test", "figure", quick=True)
     assert repo not in quick.parents and quick.name == "00_test_figure.png"
-    assert plots.figure_path("00_test", "figure", quick=False).parent == repo / "figures"
+    monkeypatch.delenv("DREAMER_EDU_FIGURES", raising=False)
+    full = plots.figure_path("00_test", "figure", quick=False)
+    assert full.parent == plots.figures_dir() == repo / "my_notebooks" / "figures"   # git-ignored, not figures/
