@@ -394,7 +394,9 @@ class Trainer:
                  f"{updates_per_s:.2f} updates/s, {steps_per_s:.1f} env steps/s; at this pace the next evaluation "
                  f"(env step {self.next_eval:,}) comes in {format_duration(to_eval)} and the end "
                  f"(env step {c.total_env_steps:,}) in {format_duration(to_end)}")
-        if self.device.type == "cpu" and to_end > CPU_HINT_SECONDS:
+        quick = Config.quick()
+        larger_than_quick = c.deter_size > quick.deter_size or c.hidden_size > quick.hidden_size
+        if self.device.type == "cpu" and larger_than_quick and to_end > CPU_HINT_SECONDS:
             self.log("hint: these sizes are meant for a GPU. On a CPU, train the small configuration instead "
                      "(`--quick`, or `make train ARGS=--quick`); Ctrl-C saves this run, and --resume continues it")
 
