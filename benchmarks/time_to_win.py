@@ -55,8 +55,7 @@ class DreamerLearner:
         """Whole games (random during warmup) until ``seconds`` of the clock have passed."""
         t, end = self.trainer, clock.now() + seconds
         while clock.now() < end:
-            warmup = t.episodes < t.config.warmup_episodes
-            t.run_games(random_policy=warmup, on_step=None if warmup else t.train_if_due)
+            t.play_round()           # one round of games (random during the warm-up), learning when due
         t.flush_metrics()    # the non-finite check runs here too
 
 

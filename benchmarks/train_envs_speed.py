@@ -33,10 +33,10 @@ def loop_speed(config: Config, seconds: float, folder: Path) -> tuple[float, flo
     """(env steps/s, updates/s) of the training loop after the warmup games."""
     trainer = Trainer(config, folder, progress=False)
     while trainer.episodes < config.warmup_episodes:
-        trainer.run_games(random_policy=True)
+        trainer.play_round()                       # random warm-up games
     steps, updates, start = trainer.env_steps, trainer.agent.updates, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        trainer.run_games(on_step=trainer.train_if_due)
+        trainer.play_round()                       # act, learn when due, store
     elapsed = time.perf_counter() - start
     return (trainer.env_steps - steps) / elapsed, (trainer.agent.updates - updates) / elapsed
 

@@ -16,6 +16,7 @@ from .agent import Dreamer, resolve_device
 from .checkpoint import find_checkpoint, read_checkpoint
 from .config import Config
 from .envs import make_env
+from .games import Game, play_game, random_actions
 
 WILSON_Z = 1.959964  # two-sided 95%
 
@@ -100,63 +101,50 @@ def play_games(agent: Dreamer | None, games: int, opponent="weak", mode: str = "
 
 def _play_random(games: int, seed: int, env) -> Outcome:
     """Uniformly random actions, one game after the other (the actions come from one seeded stream)."""
-    rng = np.random.default_rng(seed)
-    winners, returns, lengths = [], [], []
-    for game in range(games):
-        env.reset(seed=seed + game)
-        total, steps, done, info = 0.0, 0, False, {}
-        while not done:
-            action = rng.uniform(-1.0, 1.0, size=4).astype(np.float32)
-            _, reward, terminated, truncated, info = env.step(action)
-            total += float(reward)
-            steps += 1
-            done = terminated or truncated
-        winners.append(info.get("winner", 0))
-        returns.append(total)
-        lengths.append(steps)
-    return _outcome(winners, returns, lengths)
+    act = random_actions(np.random.default_rng(seed))
+    played = [play_game(env, seed + game, act) for game in range(games)]
+    return _outcome(played)
 
 
 def _play_batched(agent: Dreamer, games: int, seed: int, explore: bool, envs: list) -> Outcome:
     """Games on ``len(envs)`` slots at once; a slot whose game ends starts the next unplayed game."""
-    slots = len(envs)
-    obs = np.zeros((slots, agent.obs_dim), np.float32)       # (S, obs_dim): each slot's latest observation
-    is_first = np.ones(slots, bool)                          # (S,): the slot's game has just started
-    game_of = np.full(slots, -1)                             # (S,): game index played in each slot, -1 = idle
-    totals, steps = np.zeros(slots), np.zeros(slots, int)
-    winners, returns, lengths = [0] * games, [0.0] * games, [0] * games
+    slots: list[Game | None] = [None] * len(envs)    # the game each slot plays, None once nothing is left
+    is_first = np.ones(len(envs), bool)               # (S,): the slot's game has just started
+    played: list[Game] = []
     next_game = 0
 
     def start_next(slot: int) -> None:
         nonlocal next_game
         if next_game < games:
-            obs[slot], _ = envs[slot].reset(seed=seed + next_game)
-            game_of[slot], totals[slot], steps[slot], is_first[slot] = next_game, 0.0, 0, True
+            slots[slot], is_first[slot] = Game(envs[slot], seed=seed + next_game), True
             next_game += 1
         else:
-            game_of[slot] = -1
+            slots[slot] = None
 
-    for slot in range(slots):
+    for slot in range(len(envs)):
         start_next(slot)
-    state = agent.initial_policy_state(slots)
-    while (game_of >= 0).any():
+    obs = np.stack([game.obs for game in slots])      # (S, obs_dim): each slot's latest observation
+    state = agent.initial_policy_state(len(envs))
+    while any(game is not None for game in slots):
         actions, state = agent.policy(obs, state, explore=explore, is_first=is_first)   # (S, 4)
         is_first[:] = False
-        for slot in np.flatnonzero(game_of >= 0):
-            obs[slot], reward, terminated, truncated, info = envs[slot].step(actions[slot])
-            totals[slot] += float(reward)
-            steps[slot] += 1
-            if terminated or truncated:
-                game = game_of[slot]
-                winners[game], returns[game], lengths[game] = info.get("winner", 0), totals[slot], steps[slot]
+        for slot, game in enumerate(slots):
+            if game is None:
+                continue
+            if game.step(actions[slot]):
+                played.append(game)
                 start_next(slot)
-    return _outcome(winners, returns, lengths)
+            if slots[slot] is not None:
+                obs[slot] = slots[slot].obs
+    played.sort(key=lambda game: game.seed)           # game order, whichever slot finished first
+    return _outcome(played)
 
 
-def _outcome(winners: list, returns: list, lengths: list) -> Outcome:
-    wins = sum(w == 1 for w in winners)
-    losses = sum(w == -1 for w in winners)
-    return Outcome(wins, len(winners) - wins - losses, losses, float(np.mean(returns)), float(np.mean(lengths)))
+def _outcome(played: list[Game]) -> Outcome:
+    winners = [game.winner for game in played]
+    wins, losses = winners.count(1), winners.count(-1)
+    return Outcome(wins, len(winners) - wins - losses, losses, float(np.mean([g.total_reward for g in played])),
+                   float(np.mean([game.steps for game in played])))
 
 
 def load_agent(path: str | Path, device: str = "cpu") -> tuple[Dreamer, Config, dict]:
@@ -178,18 +166,19 @@ def record_game(agent: Dreamer | None, path: str | Path, opponent="weak", mode: 
     from .envs import save_gif
 
     env = make_env(mode=mode, opponent=opponent, render_mode="rgb_array", backend=backend)
-    obs, info = env.reset(seed=seed)
-    frames = [env.render()]
-    rng = np.random.default_rng(seed)
-    state, done = None, False
-    while not done:
-        if agent is None:
-            action = rng.uniform(-1.0, 1.0, size=4).astype(np.float32)
-        else:
+    if agent is None:
+        act = random_actions(np.random.default_rng(seed))
+    else:
+        state = None
+
+        def act(obs):
+            nonlocal state
             action, state = agent.policy(obs, state, explore=False)
-        obs, reward, terminated, truncated, info = env.step(action)
-        frames.append(env.render())
-        done = terminated or truncated
+            return action
+
+    frames = []
+    game = play_game(env, seed, act, after_step=lambda g: frames.append(env.render()))
+    info = game.info
     save_gif(frames, path, fps=fps)
     env.close()
     return info

@@ -16,17 +16,17 @@ from tqdm.auto import tqdm
 from .config import Config
 from .dreamsmooth import smooth_rewards
 from .envs import BasicOpponent, make_env
+from .games import ACTION_DIM, OBS_DIM, play_game, random_actions
 from .replay import ReplayBuffer
 from .world_model import WorldModel
 
-OBS_DIM, ACTION_DIM = 18, 4
 PLAYERS = ("random", "weak", "strong")
 
 
 def _player(name: str, rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
     """Player one's controller: uniform random actions or the course's BasicOpponent (weak or strong)."""
     if name == "random":
-        return lambda obs: rng.uniform(-1.0, 1.0, size=ACTION_DIM).astype(np.float32)
+        return random_actions(rng)
     if name in ("weak", "strong"):
         bot = BasicOpponent(weak=name == "weak", rng=rng)
         return lambda obs: np.asarray(bot.act(obs), np.float32)
@@ -37,38 +37,19 @@ def collect_episodes(games: int, player: str = "weak", opponent: str = "weak", m
                      seed: int = 0, progress: bool = False) -> list[dict[str, np.ndarray]]:
     """Play ``games`` games of ``player`` (as player one) against ``opponent`` and return them as episodes.
 
-    Each episode is a dict in the replay buffer's convention: ``obs`` (T+1, 18) with the reset observation
-    first, ``action`` (T+1, 4) with a zero action first, ``reward`` (T+1,), and the flags ``is_first``,
-    ``is_last``, ``is_terminal``.  Game ``g`` is reset with seed ``seed + g``, so the data is reproducible.
+    Each episode is a dict in the replay buffer's convention (``games.Game``): ``obs`` (T+1, 18) with the reset
+    observation first, ``action`` (T+1, 4) with a zero action first, ``reward`` (T+1,), and the flags
+    ``is_first``, ``is_last``, ``is_terminal``; plus the game's ``winner``.  Game ``g`` is reset with seed
+    ``seed + g``, so the data is reproducible.
     """
     if games < 1:
         raise ValueError(f"games must be >= 1, got {games}")
-    rng = np.random.default_rng(seed)
-    act = _player(player, rng)
+    act = _player(player, np.random.default_rng(seed))
     env = make_env(mode=mode, opponent=opponent)
     episodes = []
     for game in tqdm(range(games), desc=f"{player} vs {opponent}", disable=not progress):
-        obs, _ = env.reset(seed=seed + game)
-        obs_list, actions, rewards, terminal = [obs], [np.zeros(ACTION_DIM, np.float32)], [0.0], [False]
-        done = False
-        while not done:
-            action = act(obs)
-            obs, reward, terminated, truncated, info = env.step(action)
-            done = terminated or truncated
-            obs_list.append(obs)
-            actions.append(action)
-            rewards.append(float(reward))
-            terminal.append(bool(terminated))
-        steps = len(obs_list)
-        episodes.append({
-            "obs": np.asarray(obs_list, np.float32),                 # (T+1, 18)
-            "action": np.asarray(actions, np.float32),               # (T+1, 4)
-            "reward": np.asarray(rewards, np.float32),               # (T+1,)
-            "is_first": np.arange(steps) == 0,
-            "is_last": np.arange(steps) == steps - 1,
-            "is_terminal": np.asarray(terminal, bool),
-            "winner": int(info.get("winner", 0)),
-        })
+        played = play_game(env, seed + game, act)
+        episodes.append({**played.episode(), "winner": played.winner})
     env.close()
     return episodes
 

@@ -1,15 +1,17 @@
 """The training loop (guide ch. 12), with the diagnostics of ch. 14.
 
-Read it top to bottom in ``Trainer.train``:
+Read it top to bottom in ``Trainer.train``: while the run is not over, it plays a round of games
+(``play_round``: one game in each of the ``train_envs`` training envs, side by side), then evaluates and
+checkpoints when they are due.  Inside a round, every real environment step is
 
-1. **warmup**: ``warmup_episodes`` games with uniformly random actions fill the replay buffer;
-2. **main loop**, one real environment step at a time:
-   * the agent acts (posterior RSSM step + actor sample) and the step is recorded;
-   * a finished game goes into the replay buffer (its rewards DreamSmooth-ed there);
-   * the replay ratio earns "update credit": ``replay_ratio / (batch_size * batch_length)`` updates per env
-     step (see ``config.py``); each whole credit is one ``Dreamer.train_step`` on a fresh batch;
-   * every ``eval_every_steps``: games against the opponent with the actor's mode (``eval.csv``, TensorBoard);
-   * at the end of a game, when ``checkpoint_minutes`` have passed: a checkpoint.
+1. **act**: the agent acts (one posterior RSSM step and an actor sample; uniformly random actions during the
+   ``warmup_episodes`` first games) and the step is recorded (``games.Game``);
+2. **learn when due**: the replay ratio earns "update credit", ``replay_ratio / (batch_size * batch_length)``
+   updates per env step (see ``config.py``); each whole credit is one ``Dreamer.train_step`` on a fresh batch;
+3. **store**: a finished game goes into the replay buffer (its rewards DreamSmooth-ed there).
+
+After each round: every ``eval_every_steps``, games against the opponent with the actor's mode (``eval.csv``,
+TensorBoard); when ``checkpoint_minutes`` have passed, a checkpoint.
 
 Metrics stay on the device and are read once per ``log_every_updates`` updates; that read also checks that
 every loss is finite, and stops the run naming the bad term if not (the last checkpoint on disk was written
@@ -39,9 +41,9 @@ from .config import Config, ConfigWarning
 from .dreamsmooth import smooth_rewards
 from .envs import make_env
 from .evaluate import play_games
+from .games import ACTION_DIM, OBS_DIM, Game
 from .replay import ReplayBuffer
 
-OBS_DIM, ACTION_DIM = 18, 4
 EVAL_SEED = 1_000_000        # evaluation games use their own seeds, the same at every evaluation
 ENTROPY_CHECK_STEPS = 200_000  # guide ch. 14: entropy that has not fallen after this many env steps
 COST_REPORT_SECONDS = 60.0     # the speed (and the time the run will take) is reported after this much training
@@ -51,23 +53,6 @@ CPU_HINT_SECONDS = 12 * 3600   # a CPU run expected to take longer than this get
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or inf."""
-
-
-def new_episode(obs: np.ndarray) -> dict[str, list]:
-    """Records of one game, first record = the reset observation (see replay.py for the convention)."""
-    return {"obs": [obs], "action": [np.zeros(ACTION_DIM, np.float32)], "reward": [0.0],
-            "is_first": [True], "is_last": [False], "is_terminal": [False]}
-
-
-def finish_episode(records: dict[str, list]) -> dict[str, np.ndarray]:
-    return {
-        "obs": np.asarray(records["obs"], np.float32),
-        "action": np.asarray(records["action"], np.float32),
-        "reward": np.asarray(records["reward"], np.float32),
-        "is_first": np.asarray(records["is_first"], bool),
-        "is_last": np.asarray(records["is_last"], bool),
-        "is_terminal": np.asarray(records["is_terminal"], bool),
-    }
 
 
 class Trainer:
@@ -163,66 +148,54 @@ class Trainer:
             self.warned.add(key)
             self.log(f"WARNING: {message}")
 
-    # --- acting ---------------------------------------------------------------------------------
-    def _reset(self, env):
-        seed = int(self.rng.integers(2**31))
-        obs, _ = env.reset(seed=seed)
-        return obs
+    # --- one round of games: act, learn when due, store ----------------------------------------------
+    def play_round(self) -> list[Game]:
+        """One game in each training env, side by side, each played to its end; the body of ``train``'s loop.
 
-    def run_games(self, random_policy: bool = False, on_step=None) -> list[dict]:
-        """Play one game in each training env, side by side (agent or random); call ``on_step()`` after every
-        env step and add each game to the buffer as soon as it ends.
+        Every step of the round:
 
-        With ``train_envs`` > 1 the agent acts for all games in one batched call per step; a game that has
-        ended waits for the others, so checkpoints still fall between games.  With one env this is simply one
-        game.  Returns each game's return, length and winner.
+        1. **act**: the agent acts in all games with one batched call (during the warm-up games: uniformly random
+           actions), and each game that is still running takes its step;
+        2. **learn when due**: each env step earns ``updates_per_env_step`` of update credit, and every whole
+           credit is one ``Dreamer.train_step`` on a fresh replayed batch (no learning during the warm-up);
+        3. **store**: a game that has just ended goes into the replay buffer (its rewards DreamSmooth-ed there).
 
-        When a signal asks the run to stop (``stop_signal``), the games in progress end after the current step
-        (and its updates): each goes into the buffer cut short, as a time limit would end it (``is_last``
-        without ``is_terminal``), so the checkpoint that follows loses none of the steps played.  Those games
-        return ``None``.
+        A game that has ended waits for the others, so checkpoints always fall between games.  When a signal
+        asks the run to stop (``stop_signal``), the games in progress end after the step in progress: each is
+        stored cut short, as a time limit would end it, so the checkpoint that follows keeps every step played.
         """
-        obs = [self._reset(env) for env in self.envs]
-        records = [new_episode(o) for o in obs]
-        results: list[dict | None] = [None] * len(self.envs)
-        totals = [0.0] * len(self.envs)
+        c = self.config
+        warmup = self.episodes < c.warmup_episodes
+        games = [Game(env, seed=int(self.rng.integers(2**31))) for env in self.envs]
         state = None
-        while any(r is None for r in results):
+        while not all(game.done for game in games):
             if self.stop_signal is not None:
-                for i, result in enumerate(results):
-                    if result is None and len(records[i]["obs"]) > 1:
-                        records[i]["is_last"][-1] = True       # cut here, like a time limit
-                        self.buffer.add_episode(finish_episode(records[i]))
-                return [r for r in results if r is not None]
-            if not random_policy:
-                actions, state = self.agent.policy(np.stack(obs), state, explore=True)    # (N, 4)
-            for i, env in enumerate(self.envs):
-                if results[i] is not None:          # this game has ended; the others play on
+                for game in games:
+                    if not game.done and game.steps > 0:
+                        game.cut()
+                        self.buffer.add_episode(game.episode())
+                break
+            if not warmup:
+                obs = np.stack([game.obs for game in games])                             # (N, 18)
+                actions, state = self.agent.policy(obs, state, explore=True)            # (N, 4)
+            for i, game in enumerate(games):
+                if game.done:                                  # this game has ended; the others play on
                     continue
-                action = self.rng.uniform(-1.0, 1.0, size=ACTION_DIM).astype(np.float32) if random_policy \
-                    else actions[i]
-                obs[i], reward, terminated, truncated, info = env.step(action)
-                done = terminated or truncated
-                for key, value in (("obs", obs[i]), ("action", action), ("reward", float(reward)),
-                                   ("is_first", False), ("is_last", done), ("is_terminal", bool(terminated))):
-                    records[i][key].append(value)
-                totals[i] += float(reward)
+                game.step(self.rng.uniform(-1.0, 1.0, size=ACTION_DIM).astype(np.float32) if warmup
+                          else actions[i])                                               # 1. act
                 self.env_steps += 1
-                if on_step is not None:
-                    on_step()
-                if done:
-                    results[i] = self._finish_game(records[i], totals[i], info)
-        return results
+                if not warmup:
+                    self.learn_if_due()                                                  # 2. learn when due
+                if game.done:
+                    self._store(game)                                                    # 3. store
+        return games
 
-    def _finish_game(self, records: dict, total: float, info: dict) -> dict:
-        self.buffer.add_episode(finish_episode(records))
+    def _store(self, game: Game) -> None:
+        self.buffer.add_episode(game.episode())
         self.episodes += 1
-        winner = int(info.get("winner", 0))
-        self.recent_outcomes = (self.recent_outcomes + [winner])[-50:]
-        return {"return": total, "length": len(records["obs"]) - 1, "winner": winner}
+        self.recent_outcomes = (self.recent_outcomes + [game.winner])[-50:]
 
-    # --- learning -------------------------------------------------------------------------------
-    def train_if_due(self) -> None:
+    def learn_if_due(self) -> None:
         """One env step's share of learning: add ``updates_per_env_step`` credit, run the updates now due."""
         c = self.config
         self.update_credit += c.updates_per_env_step
@@ -434,30 +407,32 @@ class Trainer:
                      "minute of training")
 
         with self._stop_on_signals():
-            if self.episodes < c.warmup_episodes and running():
-                bar = tqdm(total=c.warmup_episodes, initial=self.episodes, unit="game", desc="warmup",
-                           disable=not self.progress, dynamic_ncols=True)
-                while self.episodes < c.warmup_episodes and running():
-                    before = self.episodes
-                    self.run_games(random_policy=True)
-                    bar.update(self.episodes - before)
-                bar.close()
-
-            # the bar starts after the warm-up, so its rate and time left are those of training
-            bar = tqdm(total=c.total_env_steps, initial=min(self.env_steps, c.total_env_steps), unit="step",
-                       desc="train", disable=not self.progress, dynamic_ncols=True)
-            measure_from = (time.perf_counter(), self.env_steps, self.agent.updates)
+            bar = measure_from = None
+            warmup_bar = (tqdm(total=c.warmup_episodes, initial=self.episodes, unit="game", desc="warmup",
+                               disable=not self.progress, dynamic_ncols=True)
+                          if self.episodes < c.warmup_episodes else None)
             while running():
-                before = self.env_steps
-                self.run_games(on_step=self.train_if_due)
-                bar.update(self.env_steps - before)
+                warmup = self.episodes < c.warmup_episodes
+                if not warmup and bar is None:
+                    # training begins: its own bar, so that its rate and time left are not the warm-up's
+                    if warmup_bar is not None:
+                        warmup_bar.close()
+                    bar = tqdm(total=c.total_env_steps, initial=min(self.env_steps, c.total_env_steps),
+                               unit="step", desc="train", disable=not self.progress, dynamic_ncols=True)
+                    measure_from = (time.perf_counter(), self.env_steps, self.agent.updates)
+                steps_before, games_before = self.env_steps, self.episodes
+                self.play_round()                                  # act, learn when due, store
+                if warmup:
+                    warmup_bar.update(self.episodes - games_before)
+                    continue
+                bar.update(self.env_steps - steps_before)
                 if measure_from is not None and time.perf_counter() - measure_from[0] >= COST_REPORT_SECONDS:
                     self._report_cost(self.env_steps - measure_from[1], self.agent.updates - measure_from[2],
                                       time.perf_counter() - measure_from[0])
                     measure_from = None
                 if self.stop_signal is not None:
                     break
-                if self.env_steps >= self.next_eval:
+                if self.env_steps >= self.next_eval:               # evaluate
                     # the next multiple of eval_every_steps after now: a long warm-up or a round of several games
                     # can pass more than one, and that must give one evaluation, not one per game until caught up
                     self.next_eval = (self.env_steps // c.eval_every_steps + 1) * c.eval_every_steps
@@ -468,8 +443,10 @@ class Trainer:
                     postfix += f" | eval win {self.last_eval['win_rate']:.0%}"
                 bar.set_postfix_str(postfix + f" | {self.agent.updates} upd")
                 if time.perf_counter() - self.last_checkpoint_time >= 60 * c.checkpoint_minutes:
-                    self.save_checkpoint()
-            bar.close()
+                    self.save_checkpoint()                         # checkpoint
+            for open_bar in (warmup_bar, bar):
+                if open_bar is not None:
+                    open_bar.close()
             if self.stop_signal is not None:
                 path = self.save_checkpoint()
                 self.log(f"stopped by {self.stop_signal} at env step {self.env_steps} ({self.agent.updates} updates): "

@@ -65,14 +65,17 @@ def test_training_games_side_by_side_share_one_policy_call_per_step(tmp_path):
         return policy(obs, state, **kwargs)
 
     trainer.agent.policy = counting_policy
-    results = trainer.run_games()
-    lengths = [r["length"] for r in results]
-    assert len(results) == 3 and trainer.episodes == 3 and trainer.env_steps == sum(lengths)
-    assert len(trainer.buffer) == sum(lengths) + 3                 # each game also stores its reset
-    assert trainer.buffer.is_first.sum() == 3                      # three separate episodes
+    warmup = trainer.play_round()                                   # the first rounds are random warm-up games
+    assert len(warmup) == 3 and not shapes                         # random games never call the policy
+    trainer.episodes = trainer.config.warmup_episodes              # (skip the rest of the warm-up)
+    steps_before, buffer_before = trainer.env_steps, len(trainer.buffer)
+    games = trainer.play_round()
+    lengths = [game.steps for game in games]
+    assert len(games) == 3 and all(game.done for game in games)
+    assert trainer.env_steps - steps_before == sum(lengths)
+    assert len(trainer.buffer) - buffer_before == sum(lengths) + 3  # each game also stores its reset
+    assert trainer.buffer.is_first.sum() == 6                      # three more separate episodes
     assert shapes == [(3, 18)] * max(lengths)                      # one batched call per step of the longest game
-    warmup = trainer.run_games(random_policy=True)
-    assert len(warmup) == 3 and len(shapes) == max(lengths)        # random games never call the policy
 
 
 def test_non_finite_loss_stops_training_naming_the_term(tmp_path, monkeypatch):
