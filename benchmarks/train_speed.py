@@ -23,10 +23,11 @@ import numpy as np
 import torch
 
 from common import write_csv
-from dreamer_edu.actor_critic import behaviour_losses, imagine
+from dreamer_edu.actor_critic import behaviour_losses
 from dreamer_edu.agent import GRAPH_WARMUP_UPDATES, Dreamer, resolve_device
 from dreamer_edu.config import Config
 from dreamer_edu.envs import make_env
+from dreamer_edu.imagination import imagine
 from dreamer_edu.replay import ReplayBuffer
 from dreamer_edu.trainer import finish_episode, new_episode
 
@@ -82,8 +83,9 @@ def breakdown(agent: Dreamer, buffer: ReplayBuffer, device, repeats: int = 3) ->
             start = states.detach().flatten_batch()
             imagine(agent.world_model.rssm, agent.actor, start, c.horizon)
             sync(device); t2 = time.perf_counter()
+            traj = imagine(agent.world_model.rssm, agent.actor, start, c.horizon)
             behaviour_losses(agent.world_model, agent.actor, agent.critic, agent.slow_critic, agent.moments,
-                             start, torch.ones(start.deter.shape[0], device=device), c)
+                             traj, torch.ones(start.deter.shape[0], device=device), c)
             sync(device); t3 = time.perf_counter()
         agent.train_step(batch)
         sync(device); t4 = time.perf_counter()

@@ -6,9 +6,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from .config import BACKENDS, DEVICES, MODES
+from .config import BACKENDS, DEVICES, MODES, OPPONENTS
 
-OPPONENT_CHOICES = ("weak", "strong", "none")
 THREADS_HELP = ("torch CPU threads (default: Config.threads = 1, which stays fast beside other busy programs; "
                 "0 = torch's own choice, one per core)")
 
@@ -56,7 +55,7 @@ def _train(args) -> int:
 
     run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(args.mode, args.opponent, args.seed, args.quick)
     if args.resume:
-        if args.config_override:            # (--quick only names the default run directory here)
+        if args.config_override or args.use_dreamsmooth is not None:   # (--quick only names the default folder)
             print("error: --resume continues with the run's saved config; only --steps, --threads and --device "
                   "may change it", file=sys.stderr)
             return 2
@@ -64,8 +63,9 @@ def _train(args) -> int:
                           total_env_steps=args.steps, threads=args.threads, device=args.device)
     else:
         base = Config.quick() if args.quick else Config()
-        config = base.replace(mode=args.mode, opponent=args.opponent, seed=args.seed,
-                              use_dreamsmooth=not args.no_dreamsmooth, backend=args.backend)
+        config = base.replace(mode=args.mode, opponent=args.opponent, seed=args.seed, backend=args.backend)
+        if args.use_dreamsmooth is not None:
+            config = config.replace(use_dreamsmooth=args.use_dreamsmooth)
         if args.device is not None:
             config = config.replace(device=args.device)
         if args.threads is not None:
@@ -134,12 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train an agent (guide ch. 12)",
                        description="Train DreamerV3 on hockey. Checkpoints and TensorBoard logs go to --run-dir.")
-    t.add_argument("--opponent", default="weak", choices=OPPONENT_CHOICES)
+    t.add_argument("--opponent", default="weak", choices=OPPONENTS)
     t.add_argument("--mode", default="NORMAL", choices=MODES)
     t.add_argument("--seed", type=int, default=42)
-    t.add_argument("--use_dreamsmooth", "--use-dreamsmooth", action="store_true",
-                   help="smooth rewards with DreamSmooth (the default; kept for the guide's command)")
-    t.add_argument("--no-dreamsmooth", action="store_true", help="train on raw rewards")
+    t.add_argument("--use_dreamsmooth", "--use-dreamsmooth", dest="use_dreamsmooth", action="store_const",
+                   const=True, default=None,
+                   help="smooth the rewards with DreamSmooth (the guide's command; Config's default is on)")
+    t.add_argument("--no-dreamsmooth", dest="use_dreamsmooth", action="store_const", const=False,
+                   help="train on the raw rewards")
     t.add_argument("--device", default=None, choices=DEVICES,
                    help="default: auto (the GPU when torch sees one); on --resume, the run's own")
     t.add_argument("--steps", type=int, default=None, help="total environment steps (default: the config's)")
@@ -160,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="win/draw/loss rates of a trained agent")
     e.add_argument("--checkpoint", required=True, help="a run directory or a checkpoint.pt file")
-    e.add_argument("--opponent", default="weak", choices=OPPONENT_CHOICES)
+    e.add_argument("--opponent", default="weak", choices=OPPONENTS)
     e.add_argument("--games", type=_positive_int, default=200)
     e.add_argument("--mode", default=None, choices=MODES, help="default: the mode the agent trained in")
     e.add_argument("--seed", type=int, default=0)
@@ -173,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("play", help="play games (random or a checkpoint) and optionally record a GIF")
     p.add_argument("--checkpoint", default=None, help="a run directory or checkpoint; default: random actions")
-    p.add_argument("--opponent", default="weak", choices=OPPONENT_CHOICES)
+    p.add_argument("--opponent", default="weak", choices=OPPONENTS)
     p.add_argument("--mode", default="NORMAL", choices=MODES)
     p.add_argument("--episodes", type=_positive_int, default=3)
     p.add_argument("--seed", type=int, default=0)

@@ -1,7 +1,8 @@
-"""Behaviour learning in imagination: actor, critic, slow critic (guide ch. 5-9).
+"""Behaviour learning in imagination: actor, critic, slow critic (guide ch. 6-9).
 
 From every posterior state of the training batch (B*T starts), the actor drives the RSSM's prior for H = 15
-steps.  Nothing real happens: rewards and continue flags come from the world model's heads.  Then
+steps (``imagination.py``, ch. 5).  Nothing real happens: rewards and continue flags come from the world model's
+heads.  Then
 
 1. **returns**: lambda_returns (ch. 7) of the imagined rewards, bootstrapped from a critic's values;
 2. **critic** (two-hot over symlog values, ch. 10) is trained towards those returns;
@@ -20,16 +21,14 @@ online critic bootstraps and the slow critic regularises the critic's loss).
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import torch
 from torch import nn
 
 from .config import Config
 from .distributions import BoundedNormal, TanhNormal, TwoHot, bounded_log_std
+from .imagination import Imagined
 from .networks import MLP
 from .returns import Moments, lambda_returns
-from .rssm import RSSM, RSSMState
 
 
 class Actor(nn.Module):
@@ -76,45 +75,15 @@ def update_slow_critic(slow: Critic, online: Critic, decay: float) -> None:
     torch._foreach_lerp_(slow_params, online_params, 1.0 - decay)
 
 
-class Imagined(NamedTuple):
-    features: torch.Tensor    # (N, H+1, F): s_0 (a real posterior state) ... s_H
-    raw_actions: torch.Tensor  # (N, H, A): the sampled action before squashing/clipping
-    actions: torch.Tensor      # (N, H, A): the action the model was driven with, in [-1, 1]
-    policy_out: torch.Tensor   # (N, H, 2A): the actor's raw output at s_0 ... s_{H-1} (with its gradient)
-
-
-def imagine(rssm: RSSM, actor: Actor, start: RSSMState, horizon: int) -> Imagined:
-    """Roll the actor through the RSSM's prior for ``horizon`` steps from ``start`` (N, ...).
-
-    The RSSM steps run without gradients and the states are detached, so nothing flows back into the world
-    model.  The actor's outputs keep their gradient (when gradients are on): ``actor.distribution(
-    traj.policy_out)`` is the policy at every imagined state, ready for the REINFORCE loss.
-    """
-    state = start.detach()
-    features = [state.features()]                                      # each (N, F)
-    outs, raws, actions = [], [], []
-    for _ in range(horizon):
-        out = actor.net(features[-1])                                  # (N, 2A)
-        action, raw = actor.distribution(out.detach()).sample()        # (N, A) each, no gradient
-        with torch.no_grad():
-            state = rssm.imagine_step(state, action)
-        features.append(state.features())
-        outs.append(out)
-        raws.append(raw)
-        actions.append(action)
-    return Imagined(torch.stack(features, 1), torch.stack(raws, 1), torch.stack(actions, 1),
-                    torch.stack(outs, 1))
-
-
 def behaviour_losses(world_model, actor: Actor, critic: Critic, slow_critic: Critic, moments: Moments,
-                     start: RSSMState, start_continue: torch.Tensor, config: Config):
-    """Imagine from ``start`` (N, ...) and return (actor_loss, critic_loss, metrics).
+                     traj: Imagined, start_continue: torch.Tensor, config: Config):
+    """The losses of an imagined rollout ``traj`` (N starts, from ``imagination.imagine``): returns
+    (actor_loss, critic_loss, metrics).
 
     ``start_continue`` (N,) is 1 - is_terminal of each start: imagining on from a state where the game is
     already over gets zero weight.
     """
     c = config
-    traj = imagine(world_model.rssm, actor, start, c.horizon)
     feats = traj.features                                              # (N, H+1, F)
     with torch.no_grad():
         rewards = world_model.reward(feats[:, 1:])                     # (N, H): r_t at the state a_t led to

@@ -3,7 +3,8 @@
 ``train_step(batch)`` is one gradient update of everything:
 
 1. world model on a batch of real sequences (B, T)          -> posterior states (B, T, ...)
-2. imagination from all B*T posterior states (detached)     -> actor and critic losses
+2. imagination from all B*T posterior states (detached)     -> imagined rollouts of H steps (ch. 5)
+   and the behaviour losses of those rollouts               -> actor and critic losses
 3. optimiser steps (gradient norms clipped at ``grad_clip``) and the slow-critic EMA.
 
 It returns its metrics as tensors on the device: nothing in it waits for the GPU (no ``.item()``), so the
@@ -30,6 +31,7 @@ from torch import nn
 
 from .actor_critic import Actor, Critic, behaviour_losses, update_slow_critic
 from .config import DEVICES, Config, ConfigWarning
+from .imagination import imagine
 from .networks import MLP
 from .returns import Moments
 from .rssm import RSSMState
@@ -187,8 +189,9 @@ class Dreamer(nn.Module):
         start = states.detach().flatten_batch()                         # (B*T, ...)
         start_continue = 1.0 - batch["is_terminal"].flatten().float()  # (B*T,)
         with self._autocast():
+            traj = imagine(self.world_model.rssm, self.actor, start, c.horizon)   # (B*T, H+1, ...)
             actor_loss, critic_loss, behaviour = behaviour_losses(
-                self.world_model, self.actor, self.critic, self.slow_critic, self.moments, start,
+                self.world_model, self.actor, self.critic, self.slow_critic, self.moments, traj,
                 start_continue, c)
         self.actor_opt.zero_grad(set_to_none=True)
         self.critic_opt.zero_grad(set_to_none=True)

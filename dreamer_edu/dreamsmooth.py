@@ -6,9 +6,9 @@ on a *smoothed* copy of each episode's rewards instead: the spike is spread over
 easier to predict, and the sum of rewards over the episode is (nearly) unchanged.
 
 The functions here smooth whole episodes when they enter the replay buffer (numpy, once per episode).
-They never mix two episodes: ``is_terminal[t]`` here means "step t is the LAST step of its episode", for any
-reason (a goal or a time-out).  That is wider than the usual RL meaning of "terminal" (no time-outs), and on
-purpose: smoothing must stop at every episode end.  The end of the array is always an episode end as well.
+They never mix two episodes: ``is_last[t]`` marks the last step of an episode, for any reason (a goal or a
+time-out), exactly the replay buffer's ``is_last``.  Smoothing stops at every episode end, not only at terminal
+ones (a goal): a time-out ends the game too.  The end of the array is always an episode end as well.
 
 Kernels (r is the raw reward, r~ the smoothed one):
 
@@ -44,18 +44,18 @@ _TAIL = 1e-16  # EMA kernels are cut where alpha^k drops below this: below float
 # ------------------------------------------------------------------------------------------------------
 # Input handling: torch or numpy, (T,) or (B, T) in; the same type, shape and dtype out
 # ------------------------------------------------------------------------------------------------------
-def _as_rows(rewards, is_terminal):
+def _as_rows(rewards, is_last):
     """-> (rewards (B, T) float64, last (B, T) bool, restore(result) -> same kind as the input)."""
     is_torch = isinstance(rewards, torch.Tensor)
     r = rewards.detach().cpu().numpy() if is_torch else np.asarray(rewards)
     if r.ndim not in (1, 2):
         raise ValueError(f"rewards must have shape (T,) or (B, T), got {r.shape}")
-    if is_terminal is None:
+    if is_last is None:
         last = np.zeros(r.shape, dtype=bool)
     else:
-        t = is_terminal.detach().cpu().numpy() if isinstance(is_terminal, torch.Tensor) else np.asarray(is_terminal)
+        t = is_last.detach().cpu().numpy() if isinstance(is_last, torch.Tensor) else np.asarray(is_last)
         if t.shape != r.shape:
-            raise ValueError(f"is_terminal must have the shape of rewards {r.shape}, got {t.shape}")
+            raise ValueError(f"is_last must have the shape of rewards {r.shape}, got {t.shape}")
         last = t.astype(bool)
     rows = r.reshape(-1, r.shape[-1]).astype(np.float64)                          # (B, T)
     last = last.reshape(rows.shape).copy()
@@ -79,9 +79,9 @@ def _episodes(last_row: np.ndarray):
     return zip(starts.tolist(), stops.tolist())
 
 
-def _per_episode(rewards, is_terminal, smooth_one):
+def _per_episode(rewards, is_last, smooth_one):
     """Apply ``smooth_one(r) -> r~`` (1-D float64 arrays) to every episode separately."""
-    rows, last, restore = _as_rows(rewards, is_terminal)
+    rows, last, restore = _as_rows(rewards, is_last)
     out = np.empty_like(rows)                                                     # (B, T)
     for b in range(rows.shape[0]):
         for start, stop in _episodes(last[b]):
@@ -132,38 +132,38 @@ def _gaussian_kernel(sigma: float) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------------
 # Public smoothing functions
 # ------------------------------------------------------------------------------------------------------
-def ema_smooth(rewards, alpha: float, is_terminal):
+def ema_smooth(rewards, alpha: float, is_last):
     """The guide's backward EMA r~_t = r_t + alpha * r~_{t+1}; at an episode's last step r~ = r.
 
     Not normalised: a reward at position i of its episode is counted (1 - alpha^(i+1)) / (1 - alpha) times.
     """
     _check_alpha(alpha)
-    return _per_episode(rewards, is_terminal, lambda r: _backward_ema_one(r, alpha))
+    return _per_episode(rewards, is_last, lambda r: _backward_ema_one(r, alpha))
 
 
-def causal_ema_smooth(rewards, alpha: float, is_terminal):
+def causal_ema_smooth(rewards, alpha: float, is_last):
     """The paper's EMA r~_t = alpha * r~_{t-1} + (1 - alpha) * r_t, restarting from 0 at every episode."""
     _check_alpha(alpha)
-    return _per_episode(rewards, is_terminal, lambda r: _causal_ema_one(r, alpha))
+    return _per_episode(rewards, is_last, lambda r: _causal_ema_one(r, alpha))
 
 
-def gaussian_smooth(rewards, sigma: float, is_terminal):
+def gaussian_smooth(rewards, sigma: float, is_last):
     """Centred Gaussian kernel (std ``sigma`` steps, cut at 4 sigma), re-normalised inside each episode."""
     if not sigma > 0.0:
         raise ValueError(f"sigma must be > 0, got {sigma}")
     kernel = _gaussian_kernel(float(sigma))
-    return _per_episode(rewards, is_terminal, lambda r: _centred_one(r, kernel))
+    return _per_episode(rewards, is_last, lambda r: _centred_one(r, kernel))
 
 
-def uniform_smooth(rewards, width: int, is_terminal):
+def uniform_smooth(rewards, width: int, is_last):
     """Centred box of ``width`` steps (odd: the step itself and (width-1)/2 each side), re-normalised."""
     if int(width) != width or width < 1 or width % 2 == 0:
         raise ValueError(f"width must be a positive odd integer (a centred box), got {width!r}")
     kernel = np.full(int(width), 1.0 / int(width))
-    return _per_episode(rewards, is_terminal, lambda r: _centred_one(r, kernel))
+    return _per_episode(rewards, is_last, lambda r: _centred_one(r, kernel))
 
 
-def smooth_rewards(rewards, is_terminal, method: str = "ema", alpha: float = 0.5, sigma: float = 3.0,
+def smooth_rewards(rewards, is_last, method: str = "ema", alpha: float = 0.5, sigma: float = 3.0,
                    width: int = 9, causal_alpha: float = 0.33):
     """Smooth rewards with one of ``METHODS``; each method reads only its own parameter.
 
@@ -171,14 +171,14 @@ def smooth_rewards(rewards, is_terminal, method: str = "ema", alpha: float = 0.5
     "gaussian" ``sigma`` and "uniform" ``width``.
     """
     if method == "none":
-        rows, _, restore = _as_rows(rewards, is_terminal)
+        rows, _, restore = _as_rows(rewards, is_last)
         return restore(rows)
     if method == "ema":
-        return ema_smooth(rewards, alpha, is_terminal)
+        return ema_smooth(rewards, alpha, is_last)
     if method == "causal_ema":
-        return causal_ema_smooth(rewards, causal_alpha, is_terminal)
+        return causal_ema_smooth(rewards, causal_alpha, is_last)
     if method == "gaussian":
-        return gaussian_smooth(rewards, sigma, is_terminal)
+        return gaussian_smooth(rewards, sigma, is_last)
     if method == "uniform":
-        return uniform_smooth(rewards, width, is_terminal)
+        return uniform_smooth(rewards, width, is_last)
     raise ValueError(f"unknown DreamSmooth method {method!r}; valid methods: {', '.join(METHODS)}")

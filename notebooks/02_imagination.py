@@ -39,9 +39,10 @@ import pandas as pd
 import torch
 
 from dreamer_edu import experiments
-from dreamer_edu.actor_critic import Actor, imagine
+from dreamer_edu.actor_critic import Actor
 from dreamer_edu.config import Config
 from dreamer_edu.envs.hockey import DT
+from dreamer_edu.imagination import imagine
 from dreamer_edu.open_loop import episode_windows, error_by_horizon, first_crossing, open_loop, sample_paths
 from dreamer_edu.viz import exercises, plots
 from dreamer_edu.viz import world_model_plots as wmp

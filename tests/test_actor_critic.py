@@ -3,8 +3,9 @@ import copy
 import pytest
 import torch
 
-from dreamer_edu.actor_critic import Actor, Critic, behaviour_losses, imagine, update_slow_critic
+from dreamer_edu.actor_critic import Actor, Critic, behaviour_losses, update_slow_critic
 from dreamer_edu.config import Config
+from dreamer_edu.imagination import imagine
 from dreamer_edu.returns import Moments
 from dreamer_edu.world_model import WorldModel
 
@@ -28,7 +29,8 @@ def test_each_loss_reaches_only_its_own_network(actor_dist, bootstrap):
     slow = copy.deepcopy(critic).requires_grad_(False)
     start = wm.initial_state(8)
     start = type(start)(torch.randn_like(start.deter), start.stoch)
-    actor_loss, critic_loss, metrics = behaviour_losses(wm, actor, critic, slow, Moments(), start, torch.ones(8), c)
+    traj = imagine(wm.rssm, actor, start, c.horizon)
+    actor_loss, critic_loss, metrics = behaviour_losses(wm, actor, critic, slow, Moments(), traj, torch.ones(8), c)
 
     actor_loss.backward(retain_graph=True)
     assert all(p.grad is None for p in wm.parameters()), "actor loss reached the world model"
@@ -50,7 +52,8 @@ def test_terminal_start_states_get_no_weight():
     wm, actor, critic = WorldModel(c), Actor(c), Critic(c)
     slow = copy.deepcopy(critic)
     start = wm.initial_state(4)
-    actor_loss, critic_loss, _ = behaviour_losses(wm, actor, critic, slow, Moments(), start, torch.zeros(4), c)
+    traj = imagine(wm.rssm, actor, start, c.horizon)
+    actor_loss, critic_loss, _ = behaviour_losses(wm, actor, critic, slow, Moments(), traj, torch.zeros(4), c)
     assert actor_loss == 0 and critic_loss == 0
 
 
@@ -78,12 +81,13 @@ def test_imagined_policy_matches_a_second_pass_of_the_actor(actor_dist):
     assert all(g is None for g in to_world_model), "the log-probs reach the world model"
 
 
-def test_behaviour_losses_run_the_actor_once_per_imagined_step():
+def test_imagination_and_behaviour_losses_run_the_actor_once_per_imagined_step():
     """H forward passes of the actor network, one per imagination step: no second pass for the log-probs."""
     c = Config.quick()
     wm, actor, critic = WorldModel(c), Actor(c), Critic(c)
     slow = copy.deepcopy(critic).requires_grad_(False)
     rows = []
     actor.net.register_forward_hook(lambda module, args, out: rows.append(out.shape[:-1].numel()))
-    behaviour_losses(wm, actor, critic, slow, Moments(), wm.initial_state(5), torch.ones(5), c)
+    traj = imagine(wm.rssm, actor, wm.initial_state(5), c.horizon)
+    behaviour_losses(wm, actor, critic, slow, Moments(), traj, torch.ones(5), c)
     assert rows == [5] * c.horizon

@@ -5,6 +5,7 @@ import torch
 from dreamer_edu.actor_critic import behaviour_losses
 from dreamer_edu.agent import Dreamer, all_finite, resolve_device
 from dreamer_edu.config import Config
+from dreamer_edu.imagination import imagine
 
 
 def synthetic_batch(B=4, T=8, seed=0):
@@ -99,8 +100,9 @@ def _losses_and_gradients(agent, batch, seed=0):
     with agent._autocast():
         world_loss, states, _ = agent.world_model.loss(batch)
         start = states.detach().flatten_batch()
+        traj = imagine(agent.world_model.rssm, agent.actor, start, agent.config.horizon)
         actor_loss, critic_loss, _ = behaviour_losses(
-            agent.world_model, agent.actor, agent.critic, agent.slow_critic, agent.moments, start,
+            agent.world_model, agent.actor, agent.critic, agent.slow_critic, agent.moments, traj,
             torch.ones(start.deter.shape[0]), agent.config)
     agent.zero_grad(set_to_none=True)
     (world_loss + actor_loss + critic_loss).backward()

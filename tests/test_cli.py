@@ -116,3 +116,16 @@ def test_resume_accepts_threads_and_device_but_not_config_changes(tmp_path):
     assert result.returncode == 2 and "--threads" in result.stderr and "Traceback" not in result.stderr
     missing = run_cli("train", "--resume", "--run-dir", str(tmp_path / "r"), "--threads", "1", "--device", "cpu")
     assert missing.returncode == 2 and "no such checkpoint" in missing.stderr and "Traceback" not in missing.stderr
+
+
+@pytest.mark.parametrize("flag, expected", [("--use_dreamsmooth", True), ("--no-dreamsmooth", False)])
+def test_dreamsmooth_flags_set_the_config(tmp_path, flag, expected):
+    import json
+
+    run = tmp_path / "r"
+    result = run_cli("train", "--quick", "--mode", "TRAIN_SHOOTING", "--opponent", "none", "--run-dir", str(run),
+                     "--steps", "1", "--no-progress", flag, "--config-override", "warmup_episodes=1")
+    assert result.returncode == 0, result.stderr[-1500:]
+    assert json.loads((run / "config.json").read_text())["use_dreamsmooth"] is expected
+    again = run_cli("train", "--resume", "--run-dir", str(run), flag)
+    assert again.returncode == 2 and "saved config" in again.stderr

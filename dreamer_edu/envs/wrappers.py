@@ -12,10 +12,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from ..config import OPPONENTS
 from .hockey import HockeyEnv, check_action
 from .opponents import BasicOpponent
 
-OPPONENTS = ("weak", "strong", "none")
 
 
 class HockeyVsOpponent(gym.Env):
