@@ -39,6 +39,7 @@ DREAMSMOOTH_METHODS = ("ema", "causal_ema", "gaussian", "uniform")
 DEVICES = ("auto", "cpu", "cuda")
 BACKENDS = ("builtin", "official", "auto")
 MODES = ("NORMAL", "TRAIN_SHOOTING", "TRAIN_DEFENSE")
+OPPONENTS = ("weak", "strong", "none")     # the course's BasicOpponent, weak or strong; "none" stands still
 
 
 class ConfigWarning(UserWarning):
