@@ -27,8 +27,9 @@ import numpy as np
 import torch
 
 from common import print_markdown_table, write_csv
-from dreamer_edu.agent import GRAPH_WARMUP_UPDATES, Dreamer, resolve_device
+from dreamer_edu.agent import Dreamer, resolve_device
 from dreamer_edu.config import Config
+from dreamer_edu.speed import GRAPH_WARMUP_UPDATES
 from train_speed import fill_buffer, sync
 
 

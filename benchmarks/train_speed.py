@@ -24,12 +24,13 @@ import torch
 
 from common import write_csv
 from dreamer_edu.actor_critic import behaviour_losses
-from dreamer_edu.agent import GRAPH_WARMUP_UPDATES, Dreamer, resolve_device
+from dreamer_edu.agent import Dreamer, resolve_device
 from dreamer_edu.config import Config
 from dreamer_edu.envs import make_env
 from dreamer_edu.imagination import imagine
 from dreamer_edu.replay import ReplayBuffer
-from dreamer_edu.trainer import finish_episode, new_episode
+from dreamer_edu.games import play_game, random_actions
+from dreamer_edu.speed import GRAPH_WARMUP_UPDATES
 
 
 def sync(device):
@@ -40,19 +41,10 @@ def sync(device):
 def fill_buffer(config: Config, games: int, seed: int = 0) -> ReplayBuffer:
     """Random games against the weak opponent: realistic batches for the update benchmark."""
     env = make_env(opponent="weak")
-    rng = np.random.default_rng(seed)
+    act = random_actions(np.random.default_rng(seed))
     buffer = ReplayBuffer(max(config.buffer_capacity // 10, 20_000), 18, 4, seed=seed)
     for g in range(games):
-        obs, _ = env.reset(seed=g)
-        rec, done = new_episode(obs), False
-        while not done:
-            action = rng.uniform(-1, 1, 4).astype(np.float32)
-            obs, reward, term, trunc, _ = env.step(action)
-            done = term or trunc
-            for k, v in (("obs", obs), ("action", action), ("reward", reward), ("is_first", False),
-                         ("is_last", done), ("is_terminal", term)):
-                rec[k].append(v)
-        buffer.add_episode(finish_episode(rec))
+        buffer.add_episode(play_game(env, g, act).episode())
     return buffer
 
 
@@ -77,7 +69,7 @@ def breakdown(agent: Dreamer, buffer: ReplayBuffer, device, repeats: int = 3) ->
              "imagination + behaviour losses (fwd)": [], "full train_step (fwd + bwd + steps)": []}
     for _ in range(repeats):
         sync(device); t0 = time.perf_counter()
-        with agent._autocast():   # the same precision as train_step
+        with agent.precision():   # the same precision as train_step
             _, states, _ = agent.world_model.loss(batch)
             sync(device); t1 = time.perf_counter()
             start = states.detach().flatten_batch()

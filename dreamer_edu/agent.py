@@ -1,17 +1,18 @@
 """Dreamer: the world model and the actor-critic under one roof (guide ch. 2 and 12).
 
-``train_step(batch)`` is one gradient update of everything:
+``train_step(batch)`` is one gradient update of everything (``update`` reads top to bottom):
 
-1. world model on a batch of real sequences (B, T)          -> posterior states (B, T, ...)
+1. world model on a batch of real sequences (B, T)          -> posterior states (B, T, ...), its optimiser step
 2. imagination from all B*T posterior states (detached)     -> imagined rollouts of H steps (ch. 5)
-   and the behaviour losses of those rollouts               -> actor and critic losses
-3. optimiser steps (gradient norms clipped at ``grad_clip``) and the slow-critic EMA.
+3. behaviour losses of those rollouts                       -> actor and critic losses (ch. 6-10)
+4. optimiser steps (gradient norms clipped at ``grad_clip``) and the slow-critic EMA.
 
 It returns its metrics as tensors on the device: nothing in it waits for the GPU (no ``.item()``), so the
 caller decides when to read them (once per logging interval).
 
-With ``Config.cuda_graphs`` the update is recorded once as a CUDA graph and then replayed: one launch per update
-instead of thousands of small kernel launches from Python (see ``Dreamer._graphed_update``).
+Everything that only makes it faster (bf16 autocast, fused kernels, replaying the recorded update, page-locked
+copies) lives in ``speed.py`` and is applied by ``speed.prepare`` when the agent is built, as the config asks:
+the update itself stays the plain algorithm.
 
 ``policy(obs, state)`` acts in the real game: it runs one posterior step of the RSSM on the new observation
 and samples (or, with ``explore=False``, takes the mode of) the actor's action.  It is batched: ``obs`` is
@@ -22,25 +23,21 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import warnings
 from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
+from . import speed
 from .actor_critic import Actor, Critic, behaviour_losses, update_slow_critic
-from .config import DEVICES, Config, ConfigWarning
+from .config import DEVICES, Config
 from .imagination import imagine
-from .networks import MLP
 from .returns import Moments
 from .rssm import RSSMState
 from .world_model import WorldModel
 
 BATCH_KEYS = ("obs", "action", "reward", "reward_raw", "is_first", "is_last", "is_terminal")
-# ordinary updates before the update is recorded as a CUDA graph: they create the optimiser states, the cuBLAS
-# workspaces and the allocator's blocks, none of which may be created during the recording
-GRAPH_WARMUP_UPDATES = 3
 
 
 class PolicyState(NamedTuple):
@@ -94,35 +91,21 @@ class Dreamer(nn.Module):
         self.moments = Moments(config.return_norm_decay, config.return_norm_low, config.return_norm_high,
                                config.return_norm_floor)
         self.device = torch.device(device)
-        if config.amp and self.device.type == "cuda" and torch.cuda.get_device_capability(self.device)[0] < 8:
-            # bf16 arithmetic in hardware starts with compute capability 8 (Ampere); older GPUs emulate it
-            warnings.warn(f"amp=True on {torch.cuda.get_device_name(self.device)}, which has no bf16 hardware: "
-                          "bf16 is emulated there and likely slower than fp32; consider amp=False",
-                          ConfigWarning, stacklevel=2)
-        if config.cuda_graphs and config.compile:
-            raise ValueError("Config.cuda_graphs and Config.compile are not supported together: set one to false")
-        if config.cuda_graphs and self.device.type != "cuda":
-            raise ValueError(f"Config.cuda_graphs=True records the update as a CUDA graph, which needs a CUDA "
-                             f"device; this agent is on {self.device}. Set cuda_graphs=false.")
         self.to(self.device)
-        if config.compile:
-            self.compile_networks()
-        # capturable: Adam keeps its step counter on the GPU, so that a recorded update can advance it
-        adam = dict(eps=config.adam_eps, capturable=config.cuda_graphs)
-        self.world_opt = torch.optim.Adam(self.world_model.parameters(), lr=config.lr_world, **adam)
-        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=config.lr_actor, **adam)
-        self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=config.lr_critic, **adam)
+        self.world_opt = torch.optim.Adam(self.world_model.parameters(), lr=config.lr_world, eps=config.adam_eps)
+        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=config.lr_actor, eps=config.adam_eps)
+        self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=config.lr_critic, eps=config.adam_eps)
         self.updates = 0
-        self._reset_graph()
+        # Two slots for speed.py (guide ch. 12), which fills them as the config asks: the context the update's
+        # forward passes run in (bf16 autocast with Config.amp), and the function train_step runs the update
+        # with, called as run_update(agent, batch) (by default Dreamer.update itself).
+        self.precision = contextlib.nullcontext
+        self.run_update = Dreamer.update
+        speed.prepare(self)
 
-    def compile_networks(self) -> None:
-        """``torch.compile`` every MLP block and the GRU cell in place (parameter names do not change, so
-        checkpoints stay interchangeable).  The first updates pay a one-off compile time per input shape."""
-        blocks = [m for m in self.modules() if isinstance(m, (MLP, nn.GRUCell))]
-        # all MLP blocks share one forward function: allow one compiled version per block and input shape
-        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 4 * len(blocks))
-        for module in blocks:
-            module.compile()
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """The three Adam optimisers, by their names in a checkpoint."""
+        return {"world_opt": self.world_opt, "actor_opt": self.actor_opt, "critic_opt": self.critic_opt}
 
     # --- training ---------------------------------------------------------------------------
     def batch_to_torch(self, batch: dict) -> dict[str, torch.Tensor]:
@@ -137,31 +120,9 @@ class Dreamer(nn.Module):
             raise ValueError(f"batch['action'] must be (B, T, {self.action_dim}), got {tuple(batch['action'].shape)}")
         out = {}
         for key in BATCH_KEYS:
-            value = torch.as_tensor(batch[key])
-            if self.device.type == "cuda" and value.device.type == "cpu":
-                # from page-locked memory the copy is asynchronous: the host goes on queueing the update's
-                # kernels instead of waiting for the GPU to finish the previous update first
-                value = value.pin_memory().to(self.device, non_blocking=True)
-            else:
-                value = value.to(self.device)
+            value = speed.to_device(torch.as_tensor(batch[key]), self.device)
             out[key] = value if value.dtype == torch.bool else value.float()
         return out
-
-    def _autocast(self):
-        """bf16 autocast of the networks' matrix products when ``config.amp`` is on (CPU or CUDA).
-
-        Only the layers run in bf16: every head casts its output to fp32 (``.float()``), so the two-hot
-        logits, the latent probabilities, the KL, the returns and all losses are fp32, and so are the
-        weights, gradients and optimiser states.  ``nn.GRUCell`` multiplies in bf16 and hands back its
-        memory h in fp32.  Inside a CUDA graph recording autocast must not cache its bf16 weight copies
-        (``cache_enabled=False``): a cached copy would be made once, at recording time, and then go stale.
-        """
-        if not self.config.amp:
-            # no autocast context at all (not one with enabled=False): that one would also switch off an
-            # autocast the caller opened, and it refuses device types without autocast such as "meta", the
-            # shape-only device the tests run a whole update on
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, cache_enabled=not self.config.cuda_graphs)
 
     def _clip_and_step(self, optimizer: torch.optim.Optimizer, module: nn.Module) -> torch.Tensor:
         norm = torch.nn.utils.clip_grad_norm_(module.parameters(), self.config.grad_clip)
@@ -173,26 +134,30 @@ class Dreamer(nn.Module):
         if not isinstance(next(iter(batch.values())), torch.Tensor):
             batch = self.batch_to_torch(batch)
         self.train()
-        metrics = self._graphed_update(batch) if self.config.cuda_graphs else self._update(batch)
+        metrics = self.run_update(self, batch)   # Dreamer.update, or speed.py's faster way of running it
         self.updates += 1
         return metrics
 
-    def _update(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def update(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The device work of one update: every step of it runs on the GPU without waiting for the host."""
         c = self.config
-        with self._autocast():
+        # 1. world model: its loss on the real sequences, then its optimiser step
+        with self.precision():
             world_loss, states, metrics = self.world_model.loss(batch)
         self.world_opt.zero_grad(set_to_none=True)
         world_loss.backward()
         metrics["world/grad_norm"] = self._clip_and_step(self.world_opt, self.world_model)
 
+        # 2. imagination from every posterior state, and 3. the behaviour losses of the imagined rollouts
         start = states.detach().flatten_batch()                         # (B*T, ...)
         start_continue = 1.0 - batch["is_terminal"].flatten().float()  # (B*T,)
-        with self._autocast():
+        with self.precision():
             traj = imagine(self.world_model.rssm, self.actor, start, c.horizon)   # (B*T, H+1, ...)
             actor_loss, critic_loss, behaviour = behaviour_losses(
                 self.world_model, self.actor, self.critic, self.slow_critic, self.moments, traj,
                 start_continue, c)
+
+        # 4. the actor's and the critic's optimiser steps, then the slow critic's EMA
         self.actor_opt.zero_grad(set_to_none=True)
         self.critic_opt.zero_grad(set_to_none=True)
         (actor_loss + critic_loss).backward()   # disjoint parameters: each loss reaches only its own net
@@ -201,69 +166,6 @@ class Dreamer(nn.Module):
         update_slow_critic(self.slow_critic, self.critic, c.slow_critic_decay)
         metrics.update(behaviour)
         return metrics
-
-    # --- CUDA graphs ----------------------------------------------------------------------------
-    def _reset_graph(self) -> None:
-        """Forget the recorded update (after the optimiser states were replaced, e.g. by a checkpoint)."""
-        self._graph = None
-        self._graph_stream = None
-        self._graph_batch: dict[str, torch.Tensor] = {}
-        self._graph_metric_names: list[str] = []
-        self._graph_metric_values = torch.empty(0)   # (M,): the recorded metrics, stacked
-        self._graph_warmups = 0
-
-    def _graphed_update(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """One update through a CUDA graph (``Config.cuda_graphs``; a speed-up of the training loop, guide ch. 12).
-
-        At the guide's sizes one update launches thousands of small kernels, and on a fast GPU launching them
-        from Python takes longer than running them.  A CUDA graph records the whole update once (world model,
-        imagination, both backward passes, the three Adam steps, the slow critic) and replays it with one
-        launch.  A replay reads its inputs from the same memory every time, so each new batch is copied into
-        the recorded batch first, and everything the update changes (weights, Adam moments and step counts,
-        the Moments EMAs, the slow critic) is changed in place.  The random draws (latent samples, actions)
-        are new at every replay: the recording reads the generator's state at launch.
-
-        The first ``GRAPH_WARMUP_UPDATES`` calls are ordinary updates on a side stream, as the recording
-        needs; the next one records the update and replays it.
-        """
-        if self._graph_stream is None:
-            self._graph_stream = torch.cuda.Stream(self.device)   # warm-ups and the recording run on it
-        if self._graph is None and self._graph_warmups < GRAPH_WARMUP_UPDATES:
-            self._graph_warmups += 1
-            self._graph_stream.wait_stream(torch.cuda.current_stream(self.device))
-            with torch.cuda.stream(self._graph_stream), warnings.catch_warnings():
-                # Adam(capturable=True) warns when it steps outside a recording: here that is the point
-                warnings.filterwarnings("ignore", message=".*capturable=True.*", category=UserWarning)
-                metrics = self._update(batch)
-            torch.cuda.synchronize(self.device)   # three times per run: the warm-up's tensors are safe to reuse
-            return metrics
-        if self._graph is None:
-            self._record_update(batch)
-        for key, recorded in self._graph_batch.items():
-            if batch[key].shape != recorded.shape:
-                raise ValueError(f"with cuda_graphs the update was recorded for batch['{key}'] of shape "
-                                 f"{tuple(recorded.shape)}; got {tuple(batch[key].shape)}")
-            recorded.copy_(batch[key])
-        self._graph.replay()
-        # the recorded outputs are overwritten by the next replay: hand out a copy (one launch for all metrics)
-        values = self._graph_metric_values.clone().unbind()
-        return dict(zip(self._graph_metric_names, values))
-
-    def _record_update(self, batch: dict[str, torch.Tensor]) -> None:
-        self._graph_batch = {key: value.clone() for key, value in batch.items()}    # the graph's inputs
-        for optimizer in (self.world_opt, self.actor_opt, self.critic_opt):
-            optimizer.zero_grad(set_to_none=True)   # the gradients are allocated inside the recording
-        graph = torch.cuda.CUDAGraph()
-        try:
-            with torch.cuda.graph(graph, stream=self._graph_stream):
-                metrics = self._update(self._graph_batch)
-                self._graph_metric_names = list(metrics)
-                self._graph_metric_values = torch.stack([v.float().reshape(()) for v in metrics.values()])
-        except RuntimeError as err:
-            self._reset_graph()
-            raise RuntimeError(f"recording the update as a CUDA graph failed ({err}); train with "
-                               "cuda_graphs=false") from err
-        self._graph = graph
 
     # --- acting -----------------------------------------------------------------------------
     def initial_policy_state(self, num_envs: int = 1) -> PolicyState:
@@ -307,29 +209,15 @@ class Dreamer(nn.Module):
     # --- checkpoints --------------------------------------------------------------------------
     def checkpoint_state(self) -> dict:
         """Everything needed to continue training exactly: weights, optimisers, Moments, update count."""
-        return {
-            "model": self.state_dict(),
-            "world_opt": self.world_opt.state_dict(),
-            "actor_opt": self.actor_opt.state_dict(),
-            "critic_opt": self.critic_opt.state_dict(),
-            "updates": self.updates,
-        }
+        optimizers = {name: optimizer.state_dict() for name, optimizer in self.optimizers().items()}
+        return {"model": self.state_dict(), **optimizers, "updates": self.updates}
 
     def load_checkpoint_state(self, state: dict, weights_only: bool = False) -> None:
         self.load_state_dict(state["model"])
         if not weights_only:
-            for optimizer, name in ((self.world_opt, "world_opt"), (self.actor_opt, "actor_opt"),
-                                    (self.critic_opt, "critic_opt")):
-                optimizer.load_state_dict(self._adam_state_for_this_agent(state[name]))
+            for name, optimizer in self.optimizers().items():
+                optimizer.load_state_dict(state[name])
             self.updates = int(state["updates"])
-        self._reset_graph()   # new optimiser state tensors: a recorded update would still use the old ones
-
-    def _adam_state_for_this_agent(self, optimizer_state: dict) -> dict:
-        """An optimiser state dict whose ``capturable`` flag is this agent's: Adam's ``load_state_dict`` would
-        otherwise take the flag of the run that saved it (and a CUDA-graph run could not record its update
-        after loading an ordinary run's checkpoint, nor an ordinary run drop the flag)."""
-        groups = [{**group, "capturable": self.config.cuda_graphs} for group in optimizer_state["param_groups"]]
-        return {**optimizer_state, "param_groups": groups}
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad)

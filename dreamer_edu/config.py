@@ -140,7 +140,10 @@ class Config:
 
     # ------------------------------------------------------------------------------------------
     def validate(self) -> "Config":
-        """Raise ``ValueError`` for impossible values; warn (``ConfigWarning``) for risky ones."""
+        """Raise ``ValueError`` for impossible values; warn (``ConfigWarning``) for risky ones.
+
+        Which speed settings (``amp``, ``compile``, ``cuda_graphs``) a device allows is decided where the device
+        is known, in ``speed.check_device_settings``."""
         positive_ints = ("deter_size", "latent_length", "latent_classes", "hidden_size", "horizon",
                          "batch_size", "twohot_bins", "warmup_episodes", "buffer_capacity",
                          "eval_games", "eval_parallel", "train_envs", "log_every_updates", "aux_goal_horizon")
@@ -193,11 +196,6 @@ class Config:
         self._check_choice("backend", BACKENDS)
         if self.threads < 0:
             raise ValueError(f"Config.threads must be >= 0 (0 = torch's default), got {self.threads}")
-        if self.cuda_graphs and self.device == "cpu":
-            raise ValueError("Config.cuda_graphs=True needs a CUDA GPU, but device is 'cpu'")
-        if self.cuda_graphs and self.compile:
-            raise ValueError("Config.cuda_graphs and Config.compile are two ways to cut the kernel-launch cost; "
-                             "they are not supported together: set one of them to false")
 
         # The guide's pitfalls (ch. 13-14): legal, but warn with the reason.
         if self.lr_actor > self.lr_critic:

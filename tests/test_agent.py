@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from dreamer_edu.actor_critic import behaviour_losses
-from dreamer_edu.agent import Dreamer, all_finite, resolve_device
+from dreamer_edu.agent import DeviceError, Dreamer, all_finite, resolve_device
 from dreamer_edu.config import Config
 from dreamer_edu.imagination import imagine
 
@@ -90,14 +90,14 @@ def test_device_resolution():
         resolve_device("tpu")
     if not torch.cuda.is_available():
         assert resolve_device("auto").type == "cpu"
-        with pytest.raises(RuntimeError, match="no CUDA"):
+        with pytest.raises(DeviceError, match="no CUDA"):
             resolve_device("cuda")
 
 
 def _losses_and_gradients(agent, batch, seed=0):
     """World-model loss, behaviour losses and their gradients (flattened per network) for one batch."""
     torch.manual_seed(seed)
-    with agent._autocast():
+    with agent.precision():
         world_loss, states, _ = agent.world_model.loss(batch)
         start = states.detach().flatten_batch()
         traj = imagine(agent.world_model.rssm, agent.actor, start, agent.config.horizon)
@@ -116,7 +116,7 @@ def test_bf16_autocast_on_cpu_keeps_losses_and_gradients_close_to_fp32(size):
     torch.manual_seed(0)
     config = Config.quick() if size == "quick" else Config()
     fp32, bf16 = Dreamer(config), Dreamer(config.replace(amp=True))
-    with bf16._autocast():   # first: the layers really run in bf16, and the heads hand fp32 to the losses
+    with bf16.precision():   # first: the layers really run in bf16, and the heads hand fp32 to the losses
         features = torch.randn(5, config.feature_size)
         assert bf16.actor.net(features).dtype == torch.bfloat16
         assert bf16.critic.logits(features).dtype == torch.float32

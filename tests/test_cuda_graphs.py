@@ -13,11 +13,12 @@ import pytest
 import torch
 
 import dreamer_edu.actor_critic as actor_critic
-from dreamer_edu.agent import BATCH_KEYS, GRAPH_WARMUP_UPDATES, Dreamer
+from dreamer_edu.agent import BATCH_KEYS, Dreamer
 from dreamer_edu.checkpoint import CHECKPOINT_NAME, FORMAT_VERSION, atomic_torch_save, read_checkpoint
 from dreamer_edu.config import Config, ConfigWarning
 from dreamer_edu.evaluate import load_agent
 from dreamer_edu.returns import Moments
+from dreamer_edu.speed import GRAPH_WARMUP_UPDATES, GraphedUpdate
 from dreamer_edu.trainer import Trainer
 from test_agent import synthetic_batch
 from test_cli import run_cli
@@ -91,14 +92,13 @@ def test_an_update_changes_its_state_in_place():
     assert any(not torch.equal(p, before[n]) for n, p in agent.named_parameters() if n.startswith("slow_critic"))
 
 
-def test_cuda_graphs_are_refused_without_a_gpu_and_with_compile():
-    with pytest.raises(ValueError, match="needs a CUDA GPU"):
-        Config.quick(cuda_graphs=True, device="cpu").validate()
-    with pytest.raises(ValueError, match="not supported together"):
-        Config.quick(cuda_graphs=True, compile=True).validate()
-    with pytest.raises(ValueError, match="needs a CUDA device.*cuda_graphs=false"):
+def test_an_agent_refuses_cuda_graphs_without_a_gpu_and_with_compile():
+    """The agent asks speed.check_device_settings (tests/test_speed.py) before it is built for a device."""
+    with pytest.raises(ValueError, match="cuda_graphs=True needs a CUDA GPU.*cpu.*cuda_graphs=false"):
         Dreamer(Config.quick(cuda_graphs=True), device="cpu")
-    with pytest.raises(ValueError, match="not supported together"):   # also without Config.validate()
+    with pytest.raises(ValueError, match="cuda_graphs=True needs a CUDA GPU.*meta"):
+        Dreamer(Config.quick(cuda_graphs=True), device="meta")
+    with pytest.raises(ValueError, match="not supported together"):
         Dreamer(Config.quick(cuda_graphs=True, compile=True), device="meta")
 
 
@@ -151,7 +151,7 @@ def test_cuda_graph_updates_match_ordinary_updates(amp):
     """Same weights, same batches, same random stream: replaying the recorded update gives what the ordinary
     update gives, before and after a checkpoint is loaded (which replaces the optimiser states).
 
-    The reference runs the ordinary update (``_update``) with the same capturable Adam: capturable Adam computes
+    The reference runs the ordinary update (``Dreamer.update``) with the same capturable Adam: capturable Adam computes
     its bias corrections on the device in float32, the ordinary one in Python doubles, and a last-bit difference
     in a weight can flip a sampled latent and with it a whole imagined trajectory.  (If this test ever fails on
     a GPU by a small margin, suspect exactly that, e.g. a different cuBLAS algorithm on the recording's stream,
@@ -167,7 +167,7 @@ def test_cuda_graph_updates_match_ordinary_updates(amp):
         for i in range(updates):
             batch = synthetic_batch(config.batch_size, config.batch_length, seed=first_seed + i)
             torch.manual_seed(1000 + first_seed + i)
-            expected = reference._update(reference.batch_to_torch(batch))
+            expected = reference.update(reference.batch_to_torch(batch))
             torch.manual_seed(1000 + first_seed + i)
             got = graphed.train_step(batch)
             for name, value in expected.items():
@@ -176,18 +176,19 @@ def test_cuda_graph_updates_match_ordinary_updates(amp):
             torch.testing.assert_close(b, a, **tolerance, msg=name)
 
     run(GRAPH_WARMUP_UPDATES + 3, first_seed=0)   # warm-up, recording + replay, then plain replays
-    assert graphed._graph is not None and graphed.updates == GRAPH_WARMUP_UPDATES + 3
+    assert isinstance(graphed.run_update, GraphedUpdate)
+    assert graphed.run_update.graph is not None and graphed.updates == GRAPH_WARMUP_UPDATES + 3
     # a replay advances the random generator like the ordinary update does, so the next draws are new ones
     batch = synthetic_batch(config.batch_size, config.batch_length, seed=50)
     before = torch.cuda.get_rng_state()
     graphed.train_step(batch)
     after_replay = torch.cuda.get_rng_state()
     torch.cuda.set_rng_state(before)
-    reference._update(reference.batch_to_torch(batch))
+    reference.update(reference.batch_to_torch(batch))
     assert not torch.equal(after_replay, before) and torch.equal(after_replay, torch.cuda.get_rng_state())
     # a checkpoint (a copy, as if read from disk) replaces the optimiser states: the agent records again
     graphed.load_checkpoint_state(copy.deepcopy(reference.checkpoint_state()))
-    assert graphed._graph is None
+    assert graphed.run_update.graph is None
     run(GRAPH_WARMUP_UPDATES + 2, first_seed=100)
     with pytest.raises(ValueError, match="recorded for batch"):
         graphed.train_step(synthetic_batch(config.batch_size // 2, config.batch_length))
