@@ -189,7 +189,7 @@ assert ((paths[:, :, 12].abs() < 6) & (paths[:, :, 13].abs() < 5)).all()        
 # ## 5. Imagination with the actor
 #
 # Above, the actions were the real ones, so that the imagined future could be checked against reality. In training
-# there is no reality to compare with: `actor_critic.imagine` starts from every posterior state of the batch and
+# there is no reality to compare with: `imagination.imagine` starts from every posterior state of the batch and
 # lets the **actor** choose each action. Here with an untrained actor, from all posterior states of a held-out
 # game. The model's heads then give a reward and a continue probability for every imagined state; these (and the
 # critic) are all that the actor and critic learn from.
