@@ -69,6 +69,8 @@ class Trainer:
         self.on_log, self.on_eval = on_log, on_eval
         self.history: list[dict[str, float]] = []   # one row per logging interval: env_steps, updates, metrics
         checkpoint = None
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise ValueError(f"{self.run_dir} is a file, not a run directory; choose another --run-dir")
         if resume:
             finish_interrupted_save(self.run_dir)
             checkpoint = read_checkpoint(self.run_dir / CHECKPOINT_NAME)

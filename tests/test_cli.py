@@ -129,3 +129,12 @@ def test_dreamsmooth_flags_set_the_config(tmp_path, flag, expected):
     assert json.loads((run / "config.json").read_text())["use_dreamsmooth"] is expected
     again = run_cli("train", "--resume", "--run-dir", str(run), flag)
     assert again.returncode == 2 and "saved config" in again.stderr
+
+
+@pytest.mark.parametrize("resume", [[], ["--resume"]])
+def test_a_run_dir_that_is_a_file_is_one_line(tmp_path, resume):
+    file = tmp_path / "not-a-folder"
+    file.write_text("x")
+    result = run_cli("train", "--quick", "--run-dir", str(file), *resume)
+    assert result.returncode == 2 and "is a file, not a run directory" in result.stderr
+    assert "Traceback" not in result.stderr
