@@ -11,17 +11,14 @@ lets the policy's entropy go negative, and a replay ratio below 16.
 What "replay ratio" means (the guide is ambiguous, DESIGN item 5): here it is the official DreamerV3
 definition, *replayed time steps per environment step*.  One update replays ``batch_size * batch_length``
 steps (32 x 32 = 1024), so ``replay_ratio = 32`` means one gradient update every 32 environment steps.
-``Config.updates_per_env_step`` gives the other reading; the trainer prints both at start.  Which ratio
-learns fastest was measured (``benchmarks/replay_ratio_sweep.py``, ``benchmarks/NOTES.md``): at the quick sizes
-16 and 32 are too few updates, 64 reaches the target in the least compute and 128 in the fewest env steps, so
-``Config.quick()`` uses 64.  ``Config()`` keeps the guide's 32; at its sizes (bf16, CPU, two seeds) 64 reached
-the target on both seeds and at least 6,000 env steps sooner, 32 on one seed only (there with less compute), so
-``--config-override replay_ratio=64`` is worth trying.
+``Config.updates_per_env_step`` gives the other reading; the trainer prints both at start.
+``Config.quick()`` uses 64 and ``Config()`` the guide's 32; the measurements behind both choices are in
+``benchmarks/NOTES.md`` (section "Replay ratio").
 
-Threads: every run sets torch's CPU thread count from ``threads``, 1 by default.  One thread is as fast as two at
-the quick sizes, and beside another busy process (a browser, a notebook, a second run) more threads than free
-cores make every update wait for a thread that is not running, which turned minutes into hours
-(``benchmarks/thread_policy.py`` measures both; ``--threads N`` overrides it for a machine that is yours alone).
+Threads: every run sets torch's CPU thread count from ``threads``, 1 by default, so that a run stays fast beside
+other busy programs (a browser, a notebook, a second run): more threads than free cores make every update wait
+for a thread that is not running.  ``--threads N`` overrides it on a machine that is yours alone
+(``benchmarks/thread_policy.py`` measures both cases; ``benchmarks/NOTES.md`` has the numbers).
 """
 from __future__ import annotations
 
