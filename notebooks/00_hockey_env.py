@@ -30,7 +30,6 @@
 # hard.
 
 # %%
-import os
 
 import numpy as np
 import pandas as pd
@@ -42,12 +41,9 @@ from dreamer_edu.envs import hockey as game_rules
 from dreamer_edu.experiments import collect_episodes
 from dreamer_edu.viz import exercises, plots
 from dreamer_edu.viz import hockey as viz
+from dreamer_edu.viz.setup import notebook_setup
 
-QUICK = os.environ.get("DREAMER_EDU_QUICK") == "1"
-torch.manual_seed(0)
-np.random.seed(0)
-torch.set_num_threads(1)      # no neural network here; one thread is kind to a shared CPU
-DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+QUICK, DEVICE = notebook_setup()     # quick mode (DREAMER_EDU_QUICK=1), seeds, one torch thread, the device
 print(f"device: {DEVICE} (the game runs on the CPU); quick mode: {QUICK}")
 
 NAME = "00_hockey_env"

@@ -37,7 +37,6 @@
 #    all 18 observation entries, and open-loop predictions.
 
 # %%
-import os
 import time
 
 import numpy as np
@@ -52,12 +51,9 @@ from dreamer_edu.rssm import kl_loss
 from dreamer_edu.viz import exercises, plots
 from dreamer_edu.viz import world_model_plots as wmp
 from dreamer_edu.world_model import WorldModel
+from dreamer_edu.viz.setup import notebook_setup
 
-QUICK = os.environ.get("DREAMER_EDU_QUICK") == "1"
-torch.manual_seed(0)
-np.random.seed(0)
-torch.set_num_threads(1)      # small networks: one thread is fastest (and kind to a shared CPU)
-DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+QUICK, DEVICE = notebook_setup()     # quick mode (DREAMER_EDU_QUICK=1), seeds, one torch thread, the device
 print(f"device: {DEVICE}; quick mode: {QUICK}")
 
 NAME = "01_rssm_world_model"

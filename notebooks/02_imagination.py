@@ -31,7 +31,6 @@
 # 5. look at imagination as training runs it, with actions from the actor.
 
 # %%
-import os
 import time
 
 import numpy as np
@@ -46,12 +45,9 @@ from dreamer_edu.imagination import imagine
 from dreamer_edu.open_loop import episode_windows, error_by_horizon, first_crossing, open_loop, sample_paths
 from dreamer_edu.viz import exercises, plots
 from dreamer_edu.viz import world_model_plots as wmp
+from dreamer_edu.viz.setup import notebook_setup
 
-QUICK = os.environ.get("DREAMER_EDU_QUICK") == "1"
-torch.manual_seed(0)
-np.random.seed(0)
-torch.set_num_threads(1)      # small networks: one thread is fastest (and kind to a shared CPU)
-DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+QUICK, DEVICE = notebook_setup()     # quick mode (DREAMER_EDU_QUICK=1), seeds, one torch thread, the device
 print(f"device: {DEVICE}; quick mode: {QUICK}")
 
 NAME = "02_imagination"

@@ -33,7 +33,6 @@
 
 # %%
 import math
-import os
 import warnings
 
 import numpy as np
@@ -44,12 +43,9 @@ from dreamer_edu.config import Config, ConfigWarning
 from dreamer_edu.distributions import (HALF_LOG_2PIE, ZERO_ENTROPY_STD, TanhNormal, bounded_log_std,
                                        gaussian_entropy_per_dim)
 from dreamer_edu.viz import exercises, plots, widgets
+from dreamer_edu.viz.setup import notebook_setup
 
-QUICK = os.environ.get("DREAMER_EDU_QUICK") == "1"
-torch.manual_seed(0)
-np.random.seed(0)
-torch.set_num_threads(1)      # the tensors here are tiny: one thread is fastest (and kind to a shared CPU)
-DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+QUICK, DEVICE = notebook_setup()     # quick mode (DREAMER_EDU_QUICK=1), seeds, one torch thread, the device
 print(f"device: {DEVICE} (everything here is tiny and runs on the CPU); quick mode: {QUICK}")
 
 NAME = "03_actor_entropy_bounds"

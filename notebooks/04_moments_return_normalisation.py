@@ -29,8 +29,6 @@
 # percentiles, what the EMA does early on, why the floor, and why the fixed η then works.
 
 # %%
-import os
-
 import numpy as np
 import pandas as pd
 import torch
@@ -38,12 +36,9 @@ import torch
 from dreamer_edu.config import Config
 from dreamer_edu.returns import Moments, normalized_advantages
 from dreamer_edu.viz import exercises, plots, widgets
+from dreamer_edu.viz.setup import notebook_setup
 
-QUICK = os.environ.get("DREAMER_EDU_QUICK") == "1"
-torch.manual_seed(0)
-np.random.seed(0)
-torch.set_num_threads(1)      # the tensors here are tiny: one thread is fastest (and kind to a shared CPU)
-DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+QUICK, DEVICE = notebook_setup()     # quick mode (DREAMER_EDU_QUICK=1), seeds, one torch thread, the device
 print(f"device: {DEVICE} (everything here is tiny and runs on the CPU); quick mode: {QUICK}")
 
 NAME = "04_moments_return_normalisation"

@@ -31,7 +31,6 @@
 
 # %%
 import math
-import os
 
 import numpy as np
 import pandas as pd
@@ -39,12 +38,9 @@ import torch
 
 from dreamer_edu.distributions import TwoHot, symexp, symlog
 from dreamer_edu.viz import exercises, plots, widgets
+from dreamer_edu.viz.setup import notebook_setup
 
-QUICK = os.environ.get("DREAMER_EDU_QUICK") == "1"
-torch.manual_seed(0)
-np.random.seed(0)
-torch.set_num_threads(1)      # the tensors here are tiny: one thread is fastest (and kind to a shared CPU)
-DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+QUICK, DEVICE = notebook_setup()     # quick mode (DREAMER_EDU_QUICK=1), seeds, one torch thread, the device
 print(f"device: {DEVICE}; quick mode: {QUICK}")
 
 NAME = "05_two_hot_symlog"

@@ -28,7 +28,6 @@
 # smoothing, to see what the reward head learns.
 
 # %%
-import os
 
 import numpy as np
 import pandas as pd
@@ -38,12 +37,9 @@ from dreamer_edu import experiments
 from dreamer_edu.config import Config
 from dreamer_edu.dreamsmooth import smooth_rewards
 from dreamer_edu.viz import dreamsmooth_plots, exercises, plots, widgets
+from dreamer_edu.viz.setup import notebook_setup
 
-QUICK = os.environ.get("DREAMER_EDU_QUICK") == "1"
-torch.manual_seed(0)
-np.random.seed(0)
-torch.set_num_threads(1)      # small models: one thread is fastest (and kind to a shared CPU)
-DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+QUICK, DEVICE = notebook_setup()     # quick mode (DREAMER_EDU_QUICK=1), seeds, one torch thread, the device
 print(f"device: {DEVICE}; quick mode: {QUICK}")
 
 NAME = "06_dreamsmooth"

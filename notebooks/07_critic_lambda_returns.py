@@ -30,7 +30,6 @@
 
 # %%
 import math
-import os
 
 import numpy as np
 import pandas as pd
@@ -40,12 +39,9 @@ from dreamer_edu.actor_critic import Critic, update_slow_critic
 from dreamer_edu.config import Config
 from dreamer_edu.returns import guide_lambda_returns, lambda_returns
 from dreamer_edu.viz import exercises, plots, widgets
+from dreamer_edu.viz.setup import notebook_setup
 
-QUICK = os.environ.get("DREAMER_EDU_QUICK") == "1"
-torch.manual_seed(0)
-np.random.seed(0)
-torch.set_num_threads(1)      # the tensors here are tiny: one thread is fastest (and kind to a shared CPU)
-DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+QUICK, DEVICE = notebook_setup()     # quick mode (DREAMER_EDU_QUICK=1), seeds, one torch thread, the device
 print(f"device: {DEVICE} (everything here is tiny and runs on the CPU); quick mode: {QUICK}")
 
 NAME = "07_critic_lambda_returns"

@@ -29,7 +29,6 @@
 # 6. see what the guide's full configuration costs, and run it on a GPU if you have one.
 
 # %%
-import os
 import shutil
 import subprocess
 import sys
@@ -54,12 +53,9 @@ from dreamer_edu.experiments import collect_episodes, fill_buffer
 from dreamer_edu.trainer import EVAL_SEED, Trainer, default_run_dir
 from dreamer_edu.viz import exercises, plots
 from dreamer_edu.viz.live import LiveDiagnostics, require_gpu
+from dreamer_edu.viz.setup import notebook_setup
 
-QUICK = os.environ.get("DREAMER_EDU_QUICK") == "1"
-torch.manual_seed(0)
-np.random.seed(0)
-torch.set_num_threads(1)      # small networks: one thread is fastest (and kind to a shared CPU)
-DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+QUICK, DEVICE = notebook_setup()     # quick mode (DREAMER_EDU_QUICK=1), seeds, one torch thread, the device
 print(f"device available: {DEVICE} (the small run below stays on the CPU); quick mode: {QUICK}")
 
 NAME = "08_full_training"

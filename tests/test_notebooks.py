@@ -2,7 +2,7 @@
 
 For every ``notebooks/*.ipynb``: a paired jupytext ``py:percent`` script exists and holds the same cells, the
 notebook is committed with outputs cleared and without saved widget state, its kernel is ``python3``, and it
-follows the conventions of the notebooks (quick flag read in the first code cell, no machine paths).
+follows the conventions of the notebooks (``notebook_setup()`` in the first code cell, no machine paths).
 """
 import re
 from pathlib import Path
@@ -65,6 +65,28 @@ def test_conventions(notebook_path):
     assert code, f"{notebook_path.name} has no code"
     first = code[0]
     assert "dreamer_edu" in first, f"{notebook_path.name}: the first code cell should import from dreamer_edu"
-    assert "DREAMER_EDU_QUICK" in first, f"{notebook_path.name}: the first code cell should read the quick flag"
+    assert "notebook_setup()" in first, (f"{notebook_path.name}: the first code cell should call notebook_setup() "
+                                         "(quick flag, seeds, thread policy, device)")
     for i, cell in enumerate(notebook.cells):
         assert not MACHINE_PATH.search(cell.source), f"{notebook_path.name}: cell {i} names a machine path"
+
+
+def test_notebook_setup_reads_the_flag_seeds_and_uses_one_thread(monkeypatch):
+    import numpy as np
+    import torch
+
+    from dreamer_edu.viz.setup import notebook_setup
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        monkeypatch.setenv("DREAMER_EDU_QUICK", "1")
+        quick, device = notebook_setup(seed=3)
+        first = (torch.rand(2), np.random.rand(2))
+        assert quick is True and torch.get_num_threads() == 1 and device.type in ("cpu", "cuda")
+        monkeypatch.setenv("DREAMER_EDU_QUICK", "0")
+        quick, _ = notebook_setup(seed=3)
+        assert quick is False
+        assert torch.equal(torch.rand(2), first[0]) and np.array_equal(np.random.rand(2), first[1])   # re-seeded
+    finally:
+        torch.set_num_threads(before)
