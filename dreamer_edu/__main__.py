@@ -1,4 +1,4 @@
-"""Command line: ``python -m dreamer_edu train | evaluate | play`` (``--help`` on each)."""
+"""Command line: ``python -m dreamer_edu train | evaluate | play | sweep | sweep-results`` (``--help`` on each)."""
 from __future__ import annotations
 
 import argparse
@@ -127,6 +127,18 @@ def _play(args) -> int:
     return 0
 
 
+def _sweep(args) -> int:
+    from .sweep import sweep_command
+
+    return sweep_command(args)
+
+
+def _sweep_results(args) -> int:
+    from .sweep import results_command
+
+    return results_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dreamer_edu",
                                      description="DreamerV3 for the course air-hockey game.")
@@ -185,6 +197,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default="builtin", choices=BACKENDS,
                    help="the built-in game, or the course's official hockey package when installed")
     p.set_defaults(func=_play)
+
+    s = sub.add_parser("sweep", help="many training runs (variants x seeds) on Ray Tune",
+                       description="Run every variant of a sweep file with every seed, each an ordinary training "
+                                   "run in <sweep-dir>/<variant>-seed<seed>/, scheduled by Ray Tune on this machine "
+                                   "or a Ray cluster (needs: pip install -e .[sweep]). The options below the sweep "
+                                   "file change it (or, without a file, make one).")
+    s.add_argument("file", nargs="?", help="a sweep file (YAML), e.g. sweeps/replay_ratio.yaml")
+    s.add_argument("--sweep-dir", default=None, help="default: runs/sweeps/<file name> (runs/sweeps/grid without one)")
+    s.add_argument("--resume", action="store_true",
+                   help="continue a stopped or killed sweep: finished trials are kept, the others continue from "
+                        "their checkpoints")
+    s.add_argument("--grid", nargs="+", default=None, metavar="KEY=V1,V2",
+                   help="variants: every combination of these Config values (replaces the file's variants)")
+    s.add_argument("--seeds", type=_non_negative_int, nargs="+", default=None)
+    s.add_argument("--env-steps", type=_positive_int, default=None, help="budget per trial: env steps")
+    s.add_argument("--minutes", type=_positive_float, default=None, help="budget per trial: wall-clock minutes")
+    s.add_argument("--quick", action="store_true", help="base the trials on the small Config.quick()")
+    s.add_argument("--config-override", nargs="+", default=None, metavar="KEY=VALUE",
+                   help="a Config change for every trial")
+    s.add_argument("--opponents", nargs="+", default=None, choices=OPPONENTS, help="evaluation opponents")
+    s.add_argument("--games", type=_positive_int, default=None, help="evaluation games per opponent")
+    s.add_argument("--every", type=_positive_int, default=None, help="evaluate every this many env steps")
+    s.add_argument("--address", default=None,
+                   help="a running Ray cluster (e.g. auto, or HEAD_IP:6379); default: start Ray on this machine")
+    s.add_argument("--num-cpus", type=_positive_int, default=None,
+                   help="CPUs the local Ray may use (default: all of this machine's; not with --address)")
+    s.add_argument("--cpus-per-trial", type=_positive_float, default=1.0, help="default: 1")
+    s.add_argument("--gpus-per-trial", type=float, default=0.0,
+                   help="default: 0 (trials then train on the CPU); e.g. 0.25 puts four trials on one GPU")
+    s.add_argument("--max-concurrent", type=_non_negative_int, default=0,
+                   help="trials at once at most (default 0: as many as the CPUs allow)")
+    s.add_argument("--max-failures", type=_non_negative_int, default=1,
+                   help="restarts of a failed trial (from its checkpoint; default 1)")
+    s.set_defaults(func=_sweep)
+
+    r = sub.add_parser("sweep-results", help="a sweep's win rates over seeds, as a table and learning curves",
+                       description="Final and best win rate per variant and opponent: the mean over seeds and a "
+                                   "95% t interval over seeds; learning curves with the same band.")
+    r.add_argument("sweep_dir", help="the sweep's directory (holds sweep.yaml)")
+    r.add_argument("--csv", default=None, help="where to write the table (default: SWEEP_DIR/results.csv)")
+    r.add_argument("--figure", default=None, help="default: SWEEP_DIR/learning_curves.png")
+    r.set_defaults(func=_sweep_results)
     return parser
 
 

@@ -1,0 +1,215 @@
+"""Sweeps on Ray Tune (dreamer_edu/sweep.py): sweep files, the results table, and a real tiny sweep that is
+killed and resumed."""
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from dreamer_edu.__main__ import main
+from dreamer_edu.sweep import EVAL_CSV, SWEEP_FILE, Sweep, t_interval, t_quantile_975
+
+REPO = Path(__file__).resolve().parents[1]
+
+# a very small Config: a trial of ~500 env steps takes seconds on one CPU thread
+TINY = """\
+quick: true
+config: {mode: TRAIN_SHOOTING, opponent: none, deter_size: 16, hidden_size: 16, latent_length: 4,
+         latent_classes: 4, batch_size: 4, batch_length: 8, horizon: 5, warmup_episodes: 2, replay_ratio: 16,
+         buffer_capacity: 5000, log_every_updates: 5}
+variants:
+  base: {}
+  online: {critic_bootstrap: online}
+seeds: [0, 1]
+budget: {env_steps: 320}
+evaluation: {opponents: [none, weak], games: 3, every: 160}
+"""
+
+
+def write(tmp_path, text, name="sweep.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+# --- sweep files --------------------------------------------------------------------------------------------
+def test_example_sweep_files_are_valid():
+    from dreamer_edu.sweep import load_sweep
+
+    for name in ("replay_ratio", "ablation", "ablation_weak"):
+        sweep = load_sweep(REPO / "sweeps" / f"{name}.yaml")
+        assert len(sweep.seeds) >= 2 and len(sweep.variants) >= 4
+    ablation = load_sweep(REPO / "sweeps" / "ablation.yaml")
+    assert ablation.trial_config("smooth_uniform", 2).dreamsmooth_method == "uniform"
+    assert ablation.trial_config("baseline", 2).seed == 2 and ablation.seeds == [0, 1, 2]
+
+
+@pytest.mark.parametrize("change, named", [
+    (("deter_size: 16", "deter_sise: 16"), "deter_sise"),                      # unknown Config field
+    (("base: {}\n  online: {critic_bootstrap: online}", ""), "variants"),        # empty grid
+    (("env_steps: 320", "env_steps: -5"), "-5"),                               # bad budget
+    (("opponents: [none, weak]", "opponents: [none, medium]"), "medium"),      # unknown opponent
+    (("critic_bootstrap: online", "critic_bootstrap: sideways"), "sideways"),  # a value Config refuses
+    (("seeds: [0, 1]", "seeds: [0, 0]"), "seeds"),
+    (("online:", "base:"), "base"),                                            # one name twice
+])
+def test_bad_sweep_file_is_one_line_naming_the_value(tmp_path, capsys, change, named):
+    pytest.importorskip("ray")
+    path = write(tmp_path, TINY.replace(*change))
+    assert main(["sweep", str(path), "--sweep-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and named in err[0], err
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_sweep_file_through_the_real_command(tmp_path):
+    pytest.importorskip("ray")
+    env = dict(os.environ, PYTHONPATH=str(REPO), SDL_VIDEODRIVER="dummy")
+    result = subprocess.run([sys.executable, "-m", "dreamer_edu", "sweep", str(tmp_path / "nope.yaml")],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"error: sweep file '{tmp_path / 'nope.yaml'}' not found"]
+
+
+def test_without_ray_the_command_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)        # what `import ray` meets when Ray is not installed
+    assert main(["sweep", str(write(tmp_path, TINY))]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pip install -e .[sweep]" in err[0]
+
+
+def test_grid_on_the_command_line(tmp_path):
+    from dreamer_edu.sweep import _grid_variants
+
+    yaml = pytest.importorskip("yaml")
+    variants = _grid_variants(["replay_ratio=32,64", "use_aux_heads=true,false"], yaml)
+    assert list(variants) == ["replay_ratio=32+use_aux_heads=true", "replay_ratio=32+use_aux_heads=false",
+                              "replay_ratio=64+use_aux_heads=true", "replay_ratio=64+use_aux_heads=false"]
+    sweep = Sweep.from_dict({"quick": True, "variants": variants, "seeds": [3]})
+    assert sweep.trial_config("replay_ratio=64+use_aux_heads=false", 3).use_aux_heads is False
+
+
+# --- the results table --------------------------------------------------------------------------------------
+def test_t_interval_matches_the_t_table():
+    assert t_quantile_975(1) == 12.706 and abs(t_quantile_975(30) - 2.042) < 0.003
+    assert abs(t_quantile_975(11) - 2.201) < 0.003 and abs(t_quantile_975(100) - 1.984) < 0.003
+    mean, low, high = t_interval([0.2, 0.4, 0.6])
+    assert mean == pytest.approx(0.4) and high - mean == pytest.approx(4.303 * 0.2 / 3 ** 0.5)
+
+
+def test_results_table_and_figure_from_written_csvs(tmp_path, capsys):
+    yaml = pytest.importorskip("yaml")
+    sweep = Sweep.from_dict(yaml.safe_load(TINY.replace("env_steps: 320", "env_steps: 480")))
+    (tmp_path / SWEEP_FILE).write_text(yaml.safe_dump(sweep.to_dict()))
+    finals = {("base", 0): 0.2, ("base", 1): 0.4, ("online", 0): 0.6, ("online", 1): 1.0}
+    for (variant, seed), final in finals.items():
+        run = tmp_path / f"{variant}-seed{seed}"
+        run.mkdir()
+        with (run / EVAL_CSV).open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["env_steps", "opponent", "games", "win_rate", "draw_rate", "loss_rate", "mean_return"])
+            for steps, win in ((170 + seed, 0.8), (330, 0.0), (490 + seed, final)):
+                for opponent in ("none", "weak"):
+                    writer.writerow([steps, opponent, 5, win, 1 - win, 0.0, 0.0])
+    figure = tmp_path / "figs" / "curves.png"
+    assert main(["sweep-results", str(tmp_path), "--figure", str(figure)]) == 0
+    out = capsys.readouterr().out
+    assert "mean over seeds" in out and "95% t interval over seeds" in out
+    rows = list(csv.DictReader((tmp_path / "results.csv").open()))
+    assert [(r["variant"], r["opponent"], r["seeds"]) for r in rows] == [
+        ("base", "none", "2"), ("base", "weak", "2"), ("online", "none", "2"), ("online", "weak", "2")]
+    base, online = rows[0], rows[2]
+    assert float(base["final_win"]) == pytest.approx(0.3) and int(base["env_steps"]) in (490, 491)
+    mean, low, high = t_interval([0.2, 0.4])                      # 0.3 +- 12.706 * 0.1: clipped to [0, 1]
+    assert (float(base["final_win_low"]), float(base["final_win_high"])) == (max(0.0, low), min(1.0, high))
+    assert float(online["final_win"]) == pytest.approx(0.8)
+    assert float(online["best_win"]) == pytest.approx(0.9)       # best of seed 0 is 0.8, of seed 1 is 1.0
+    assert figure.exists() and figure.stat().st_size > 10_000
+
+
+# --- a real sweep, killed and resumed -----------------------------------------------------------------------
+def _kill_processes_marked(marker: str) -> None:
+    """SIGKILL every process this test started (they carry ``marker`` in their environment): the Ray processes
+    that outlive a killed driver."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if marker.encode() in (proc / "environ").read_bytes():
+                os.kill(int(proc.name), signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            pass
+
+
+def _rows(run_dir: Path) -> list[dict]:
+    path = run_dir / EVAL_CSV
+    return list(csv.DictReader(path.open())) if path.exists() else []
+
+
+def _last_env_steps(run_dir: Path) -> int:
+    """The env steps of a trial's last evaluation so far (-1 before the first, or while a row is half written)."""
+    try:
+        return int(_rows(run_dir)[-1]["env_steps"])
+    except (OSError, csv.Error, IndexError, KeyError, TypeError, ValueError):
+        return -1
+
+
+@pytest.mark.slow
+def test_tiny_sweep_killed_and_resumed_keeps_finished_trials_and_checkpoints(tmp_path):
+    """2 variants x 2 seeds, one trial at a time on a local Ray with 1 CPU.  The sweep's process is killed
+    (SIGKILL) once one trial has finished and the next has a checkpoint; ``--resume`` then finishes the sweep
+    (two trials at a time, on 2 CPUs):
+    the finished trial is not run again, the interrupted one continues from its checkpoint, and the results
+    table has one row per variant and opponent."""
+    pytest.importorskip("ray")
+    sweep_file, out = write(tmp_path, TINY), tmp_path / "sweep"
+    marker = f"DREAMER_EDU_SWEEP_TEST={uuid.uuid4().hex}"
+    env = dict(os.environ, PYTHONPATH=str(REPO), SDL_VIDEODRIVER="dummy", MPLBACKEND="Agg",
+               DREAMER_EDU_SWEEP_TEST=marker.split("=")[1])
+    command = [sys.executable, "-m", "dreamer_edu", "sweep", str(sweep_file), "--sweep-dir", str(out)]
+    try:
+        with (tmp_path / "first.log").open("w") as log:
+            driver = subprocess.Popen(command + ["--num-cpus", "1"], stdout=log, stderr=subprocess.STDOUT,
+                                      env=env, cwd=tmp_path)
+            finished = partial = None
+            deadline = time.monotonic() + 150
+            while driver.poll() is None and time.monotonic() < deadline:
+                runs = sorted(out.glob("*-seed*"))
+                done = [r for r in runs if _last_env_steps(r) >= 320]
+                started = [r for r in runs if r not in done and (r / "checkpoint.pt").exists()]
+                if done and started:
+                    finished, partial = done[0], started[0]
+                    kept = {p.name: p.read_bytes() for p in finished.iterdir() if p.is_file()}
+                    partial_steps = [int(r["env_steps"]) for r in _rows(partial)]
+                    driver.kill()                       # SIGKILL: no chance to save anything
+                    break
+                time.sleep(0.05)
+            driver.wait(timeout=30)
+        assert finished is not None, (tmp_path / "first.log").read_text()[-3000:]
+        _kill_processes_marked(marker)
+
+        result = subprocess.run(command[:4] + ["--resume", "--sweep-dir", str(out), "--num-cpus", "2"], env=env,
+                                cwd=tmp_path, capture_output=True, text=True, timeout=240)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        # the finished trial was not trained again: its files are as they were
+        assert {p.name: p.read_bytes() for p in finished.iterdir() if p.is_file() and p.name in kept} == kept
+        # the interrupted one continued from its checkpoint, keeping the evaluations before it
+        assert f"trial {partial.name}: resuming" in result.stdout + result.stderr
+        steps = [int(r["env_steps"]) for r in _rows(partial)]
+        assert steps[:len(partial_steps)] == partial_steps[:len(steps)] and steps[-1] >= 320
+        for run in (out / f"{v}-seed{s}" for v in ("base", "online") for s in (0, 1)):
+            assert _last_env_steps(run) >= 320 and (run / "checkpoint.pt").exists()
+            evals = [int(r["env_steps"]) for r in csv.DictReader((run / "eval.csv").open())]
+            assert evals == sorted(set(evals))      # no evaluation twice
+            assert {r["opponent"] for r in _rows(run)} == {"none", "weak"}
+        table = list(csv.DictReader((out / "results.csv").open()))
+        assert [(r["variant"], r["opponent"], r["seeds"]) for r in table] == [
+            ("base", "none", "2"), ("base", "weak", "2"), ("online", "none", "2"), ("online", "weak", "2")]
+        assert (out / "learning_curves.png").exists()
+    finally:
+        _kill_processes_marked(marker)
