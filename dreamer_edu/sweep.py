@@ -597,12 +597,9 @@ def format_table(table, sweep_dir) -> str:
 def plot_learning_curves(sweep: Sweep, df, path: str | Path) -> Path:
     """Win rate vs env steps: one line per variant (the mean over seeds) with its 95% t band over seeds, one
     panel per opponent."""
-    import matplotlib
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    if not matplotlib.is_interactive():
-        plt.ioff()
     grid = sns.relplot(data=df, x="step", y="win_rate", hue="variant", hue_order=list(sweep.variants),
                        col="opponent", col_order=[o for o in sweep.opponents if o in set(df.opponent)],
                        kind="line", marker="o", errorbar=lambda v: t_interval(v)[1:], height=3.5, aspect=1.2)
