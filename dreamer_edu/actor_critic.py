@@ -28,7 +28,7 @@ from .config import Config
 from .distributions import BoundedNormal, TanhNormal, TwoHot, bounded_log_std
 from .imagination import Imagined
 from .networks import MLP
-from .returns import Moments, lambda_returns
+from .returns import Moments, lambda_returns, normalized_advantages
 
 
 class Actor(nn.Module):
@@ -95,7 +95,7 @@ def behaviour_losses(world_model, actor: Actor, critic: Critic, slow_critic: Cri
         alive = torch.cat([start_continue[:, None], continues[:, :-1]], dim=1)       # (N, H)
         weights = torch.cumprod(alive, dim=1)
         offset, scale = moments(returns)
-        advantages = (returns - values[:, :-1]) / scale                # (N, H), offset cancels
+        advantages = normalized_advantages(returns, values[:, :-1], scale)   # (N, H), offset cancels
 
     dist = actor.distribution(traj.policy_out)                         # over (N, H, A), the actor's gradient
     log_prob = dist.log_prob(traj.raw_actions)                         # (N, H)
