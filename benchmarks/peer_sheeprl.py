@@ -68,7 +68,8 @@ import torch
 from common import write_csv
 from dreamer_edu.agent import Dreamer
 from dreamer_edu.config import Config
-from dreamer_edu.experiments import batch_to_tensors, collect_episodes, fill_buffer
+from dreamer_edu.agent import batch_to_torch
+from dreamer_edu.experiments import collect_episodes, fill_buffer
 
 OBS_DIM, ACTION_DIM = 18, 4
 POOL = 8  # distinct batches per implementation, reused in turn
@@ -243,7 +244,7 @@ def main() -> None:
         updates = args.updates if name == "default" else args.quick_updates
         rng = np.random.default_rng(0)
         buffer = fill_buffer(episodes, config, seed=0)   # DreamSmooth-ed rewards, as our trainer replays them
-        ours_batches = [batch_to_tensors(buffer.sample(config.batch_size, config.batch_length)) for _ in range(POOL)]
+        ours_batches = [batch_to_torch(buffer.sample(config.batch_size, config.batch_length)) for _ in range(POOL)]
         theirs_batches = [sheeprl_batch(stream, rng, config.batch_size, config.batch_length) for _ in range(POOL)]
 
         impls = []

@@ -78,6 +78,35 @@ def set_threads(threads: int) -> int:
     return torch.get_num_threads()
 
 
+def clip_and_step(optimizer: torch.optim.Optimizer, module: nn.Module, grad_clip: float) -> torch.Tensor:
+    """Clip ``module``'s gradient norm at ``grad_clip``, take the optimiser step; returns the norm before clipping."""
+    norm = torch.nn.utils.clip_grad_norm_(module.parameters(), grad_clip)
+    optimizer.step()
+    return norm
+
+
+def world_model_step(world_model, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor],
+                     grad_clip: float, precision=contextlib.nullcontext):
+    """Step 1 of an update, also usable alone (``experiments.train_world_model``): the world-model loss on real
+    sequences (B, T), backward, clipped optimiser step.  Returns the posterior states (B, T) and the metrics."""
+    with precision():
+        loss, states, metrics = world_model.loss(batch)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    metrics["world/grad_norm"] = clip_and_step(optimizer, world_model, grad_clip)
+    return states, metrics
+
+
+def batch_to_torch(batch: dict, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """Numpy arrays (a replayed batch, an episode) -> tensors on ``device``: numbers as float32, flags stay bool.
+    To a GPU the copy goes through page-locked memory, so it does not wait for the GPU (``speed.to_device``)."""
+    out = {}
+    for key, value in batch.items():
+        value = speed.to_device(torch.as_tensor(value), torch.device(device))
+        out[key] = value if value.dtype == torch.bool else value.float()
+    return out
+
+
 class Dreamer(nn.Module):
     def __init__(self, config: Config, obs_dim: int = 18, action_dim: int = 4, device: str | torch.device = "cpu"):
         super().__init__()
@@ -118,16 +147,8 @@ class Dreamer(nn.Module):
             raise ValueError(f"batch['obs'] must be (B, T, {self.obs_dim}), got {tuple(obs.shape)}")
         if batch["action"].shape != (*obs.shape[:2], self.action_dim):
             raise ValueError(f"batch['action'] must be (B, T, {self.action_dim}), got {tuple(batch['action'].shape)}")
-        out = {}
-        for key in BATCH_KEYS:
-            value = speed.to_device(torch.as_tensor(batch[key]), self.device)
-            out[key] = value if value.dtype == torch.bool else value.float()
-        return out
+        return batch_to_torch({key: batch[key] for key in BATCH_KEYS}, self.device)
 
-    def _clip_and_step(self, optimizer: torch.optim.Optimizer, module: nn.Module) -> torch.Tensor:
-        norm = torch.nn.utils.clip_grad_norm_(module.parameters(), self.config.grad_clip)
-        optimizer.step()
-        return norm
 
     def train_step(self, batch: dict) -> dict[str, torch.Tensor]:
         """One update of world model, critic, actor and slow critic.  Returns metrics (device tensors)."""
@@ -142,11 +163,7 @@ class Dreamer(nn.Module):
         """The device work of one update: every step of it runs on the GPU without waiting for the host."""
         c = self.config
         # 1. world model: its loss on the real sequences, then its optimiser step
-        with self.precision():
-            world_loss, states, metrics = self.world_model.loss(batch)
-        self.world_opt.zero_grad(set_to_none=True)
-        world_loss.backward()
-        metrics["world/grad_norm"] = self._clip_and_step(self.world_opt, self.world_model)
+        states, metrics = world_model_step(self.world_model, self.world_opt, batch, c.grad_clip, self.precision)
 
         # 2. imagination from every posterior state, and 3. the behaviour losses of the imagined rollouts
         start = states.detach().flatten_batch()                         # (B*T, ...)
@@ -161,8 +178,8 @@ class Dreamer(nn.Module):
         self.actor_opt.zero_grad(set_to_none=True)
         self.critic_opt.zero_grad(set_to_none=True)
         (actor_loss + critic_loss).backward()   # disjoint parameters: each loss reaches only its own net
-        behaviour["actor/grad_norm"] = self._clip_and_step(self.actor_opt, self.actor)
-        behaviour["critic/grad_norm"] = self._clip_and_step(self.critic_opt, self.critic)
+        behaviour["actor/grad_norm"] = clip_and_step(self.actor_opt, self.actor, c.grad_clip)
+        behaviour["critic/grad_norm"] = clip_and_step(self.critic_opt, self.critic, c.grad_clip)
         update_slow_critic(self.slow_critic, self.critic, c.slow_critic_decay)
         metrics.update(behaviour)
         return metrics

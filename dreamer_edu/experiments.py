@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .agent import batch_to_torch, world_model_step
 from .config import Config
 from .dreamsmooth import smooth_rewards
 from .envs import BasicOpponent, make_env
@@ -78,8 +79,8 @@ def train_world_model(config: Config, buffer: ReplayBuffer, updates: int, seed: 
                       model: WorldModel | None = None) -> tuple[WorldModel, list[dict[str, float]]]:
     """Train a ``WorldModel`` alone (no actor, no critic) for ``updates`` Adam steps on replayed sequences.
 
-    Uses the config's batch size and length, world-model learning rate, Adam epsilon and gradient clip, exactly
-    as ``Dreamer.train_step`` does.  Returns the model (in eval mode) and one metrics dict per update
+    Each update is ``agent.world_model_step``, the first step of ``Dreamer.update``, with the config's batch size
+    and length, world-model learning rate, Adam epsilon and gradient clip.  Returns the model (in eval mode) and one metrics dict per update
     (the world-model loss terms as floats, read once at the end so the loop has no host syncs).
     """
     if updates < 1:
@@ -92,12 +93,8 @@ def train_world_model(config: Config, buffer: ReplayBuffer, updates: int, seed: 
     model.train()
     history = []
     for _ in tqdm(range(updates), desc="world model", disable=not progress):
-        batch = batch_to_tensors(buffer.sample(c.batch_size, c.batch_length), device)
-        loss, _, metrics = model.loss(batch)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), c.grad_clip)
-        optimizer.step()
+        batch = batch_to_torch(buffer.sample(c.batch_size, c.batch_length), device)
+        _, metrics = world_model_step(model, optimizer, batch, c.grad_clip)
         history.append(metrics)
     names = list(history[0])
     values = torch.stack([torch.stack([m[n].float() for n in names]) for m in history]).cpu().numpy()
@@ -108,17 +105,8 @@ def train_world_model(config: Config, buffer: ReplayBuffer, updates: int, seed: 
     return model, [dict(zip(names, map(float, row))) for row in values]
 
 
-def batch_to_tensors(batch: dict[str, np.ndarray], device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
-    """Numpy arrays from ``ReplayBuffer.sample`` -> float tensors (flags stay bool) on ``device``."""
-    out = {}
-    for key, value in batch.items():
-        tensor = torch.as_tensor(value, device=device)
-        out[key] = tensor if tensor.dtype == torch.bool else tensor.float()
-    return out
-
-
 def episode_batch(episode: dict[str, np.ndarray], device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
     """One whole episode as a batch of one sequence, (1, T+1, ...), in the replay buffer's keys."""
     arrays = {k: np.asarray(v)[None] for k, v in episode.items() if k != "winner"}
     arrays.setdefault("reward_raw", arrays["reward"])
-    return batch_to_tensors(arrays, device)
+    return batch_to_torch(arrays, device)
