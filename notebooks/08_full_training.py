@@ -22,11 +22,12 @@
 # notebook we
 #
 # 1. read what `Trainer` does and how often it updates (the replay ratio),
-# 2. find the command line that does the same thing,
-# 3. train a small agent on a CPU, with the chapter-14 diagnostics drawn live while it learns,
-# 4. resume a run from its checkpoint,
-# 5. evaluate the trained agent honestly, with error bars, and watch one of its games,
-# 6. see what the guide's full configuration costs, and run it on a GPU if you have one.
+# 2. take one update apart and run it by hand, step by step, and check it against `Dreamer.train_step`,
+# 3. find the command line that does the same thing,
+# 4. train a small agent on a CPU, with the chapter-14 diagnostics drawn live while it learns,
+# 5. resume a run from its checkpoint,
+# 6. evaluate the trained agent honestly, with error bars, and watch one of its games,
+# 7. see what the guide's full configuration costs, and run it on a GPU if you have one.
 
 # %%
 import shutil
@@ -43,13 +44,15 @@ from IPython.display import Image, display
 
 import dreamer_edu
 from dreamer_edu.__main__ import build_parser
-from dreamer_edu.agent import Dreamer
+from dreamer_edu.actor_critic import behaviour_losses, update_slow_critic
+from dreamer_edu.agent import Dreamer, clip_and_step
 from dreamer_edu.config import Config
 from dreamer_edu.distributions import gaussian_entropy_per_dim
 from dreamer_edu.envs import make_env
 from dreamer_edu.envs.hockey import MAX_TIMESTEPS
 from dreamer_edu.evaluate import load_agent, play_games, record_game, wilson_interval
 from dreamer_edu.experiments import collect_episodes, fill_buffer
+from dreamer_edu.imagination import imagine
 from dreamer_edu.trainer import EVAL_SEED, Trainer, default_run_dir
 from dreamer_edu.viz import exercises, plots
 from dreamer_edu.viz.live import LiveDiagnostics, require_gpu
@@ -63,9 +66,9 @@ STEPS = 1_000 if QUICK else 9_000          # environment steps of the small trai
 MORE_STEPS = 160 if QUICK else 6_000      # environment steps added after resuming the run
 EVAL_EVERY = 400 if QUICK else 3_000       # evaluate the greedy policy this often (in env steps)
 GAMES = 10 if QUICK else 50                # games per evaluation during training
-MATCH_GAMES = 4 if QUICK else 50          # games per matchup in section 5
-SPEED_UPDATES = 1 if QUICK else 5          # timed updates of the guide's config in section 6 (after one warm-up)
-SPEED_ACT_STEPS = 50 if QUICK else 500     # timed acting steps in section 6
+MATCH_GAMES = 4 if QUICK else 50          # games per matchup in section 6
+SPEED_UPDATES = 1 if QUICK else 5          # timed updates of the guide's config in section 7 (after one warm-up)
+SPEED_ACT_STEPS = 50 if QUICK else 500     # timed acting steps in section 7
 
 # %% [markdown]
 # ## 1. What the trainer does
@@ -106,13 +109,86 @@ assert 32 / guide.updates_per_env_step == 1024       # the guide's loop: 32 upda
 assert small.updates_per_env_step == 64 / (16 * 16) == 0.25          # one update every 4 env steps
 # a NORMAL game lasts at most 250 steps: the guide's config makes at most 250 / 32 = 7.8 updates per game
 assert MAX_TIMESTEPS["NORMAL"] * guide.updates_per_env_step == 7.8125
-assert abs(schedule.loc["parameters (M)", "guide: Config()"] - 2.19) < 0.02      # the "2.2 M" of section 6
+assert abs(schedule.loc["parameters (M)", "guide: Config()"] - 2.19) < 0.02      # the "2.2 M" of section 7
 
 # %% [markdown]
-# ## 2. The same thing from the command line
+# ## 2. One update, by hand
 #
-# Everything in this notebook is also a shell command. The full-mode run below (section 3, then its resume in
-# section 4) is
+# Everything the trainer learns, it learns in `Dreamer.train_step`: one call, one batch of replayed sequences,
+# three optimiser steps. Before handing the loop to the trainer we run one update ourselves, with the very
+# functions `Dreamer.update` calls (`dreamer_edu/agent.py` reads top to bottom in the same order), and then check
+# that the package's own `train_step` on the same batch, from the same weights and the same random seed, ends
+# with exactly the same weights: not close, equal to the last bit.
+#
+# Two agents start from the same seed, so their weights are equal; one batch comes from a replay buffer of a few
+# random games against the weak bot.
+
+# %%
+buffer = fill_buffer(collect_episodes(4, player="random", opponent="weak", seed=0), small)
+batch_np = buffer.sample(small.batch_size, small.batch_length)       # numpy arrays, (B, T, ...)
+torch.manual_seed(1)
+by_hand = Dreamer(small)
+torch.manual_seed(1)
+reference = Dreamer(small)
+batch = by_hand.batch_to_torch(batch_np)                              # tensors on the agent's device
+for key, value in batch.items():
+    print(f"{key:12s} {str(tuple(value.shape)):14s} {value.dtype}")
+
+# %% [markdown]
+# **Step 1, the world model.** It observes the B sequences of T real steps (the posterior), predicts each
+# observation, reward and continue flag back from its state, and pays the two KL terms. One backward pass and one
+# clipped Adam step.
+
+# %%
+torch.manual_seed(7)                       # the update draws latent samples and actions: fix the seed
+by_hand.train()
+world_loss, states, world_metrics = by_hand.world_model.loss(batch)
+by_hand.world_opt.zero_grad(set_to_none=True)
+world_loss.backward()
+clip_and_step(by_hand.world_opt, by_hand.world_model, small.grad_clip)
+print(f"posterior states: h {tuple(states.deter.shape)}, z {tuple(states.stoch.shape)}")
+pd.Series({k: float(v) for k, v in world_metrics.items()}).round(3)
+
+# %% [markdown]
+# **Steps 2 and 3, imagination and the behaviour losses.** Every one of the B × T posterior states starts an
+# imagined rollout of H steps, with the actor choosing the actions and the prior predicting what follows. The
+# returns of those rollouts (lambda returns, scaled by the Moments range S) train the critic and the actor.
+
+# %%
+start = states.detach().flatten_batch()                               # (B*T, ...): the rollouts' starts
+start_continue = 1.0 - batch["is_terminal"].flatten().float()         # (B*T,): no rollout from a finished game
+rollout = imagine(by_hand.world_model.rssm, by_hand.actor, start, small.horizon)
+actor_loss, critic_loss, behaviour = behaviour_losses(by_hand.world_model, by_hand.actor, by_hand.critic,
+                                                      by_hand.slow_critic, by_hand.moments, rollout,
+                                                      start_continue, small)
+print(f"imagined features {tuple(rollout.features.shape)}: {start.deter.shape[0]} starts x (H + 1) states")
+pd.Series({k: float(v) for k, v in behaviour.items()}).round(3)
+
+# %% [markdown]
+# **Step 4, the optimiser steps and the slow critic.** The two losses touch disjoint parameters, so one backward
+# pass serves both; then each network takes its clipped Adam step, and the slow critic moves 2% of the way towards
+# the critic.
+
+# %%
+by_hand.actor_opt.zero_grad(set_to_none=True)
+by_hand.critic_opt.zero_grad(set_to_none=True)
+(actor_loss + critic_loss).backward()
+clip_and_step(by_hand.actor_opt, by_hand.actor, small.grad_clip)
+clip_and_step(by_hand.critic_opt, by_hand.critic, small.grad_clip)
+update_slow_critic(by_hand.slow_critic, by_hand.critic, small.slow_critic_decay)
+
+torch.manual_seed(7)                       # the same random draws for the package's own update
+package_metrics = reference.train_step(batch_np)
+differ = [name for (name, mine), theirs in zip(by_hand.state_dict().items(), reference.state_dict().values())
+          if not torch.equal(mine, theirs)]
+print(f"{len(by_hand.state_dict())} weight and buffer tensors compared; different: {differ or 'none'}")
+assert not differ and float(package_metrics["world/loss"]) == float(world_loss)
+
+# %% [markdown]
+# ## 3. The same thing from the command line
+#
+# Everything in this notebook is also a shell command. The full-mode run below (section 4, then its resume in
+# section 5) is
 #
 # ```
 # python -m dreamer_edu train --quick --mode TRAIN_SHOOTING --opponent none --seed 42 --steps 9000 --threads 1 \
@@ -144,7 +220,7 @@ for option in ("--quick", "--mode", "--opponent", "--steps", "--minutes", "--run
     assert option in help_text, option
 
 # %% [markdown]
-# ## 3. A run that learns on a CPU
+# ## 4. A run that learns on a CPU
 #
 # The full game against the weak bot is far too hard for a few minutes of CPU time. The `TRAIN_SHOOTING` drill is
 # a fair first target: the puck starts in the agent's half, the opposing goalie does not move, and a game ends
@@ -176,7 +252,7 @@ assert random_shooting.win_rate <= 0.15          # random play rarely scores
 # * **evaluation games**: the win, draw and loss rates of the greedy policy;
 # * **updates against env steps**: a straight line whose slope is the replay ratio's updates per env step.
 #
-# Full mode trains for 9,000 env steps here and 6,000 more after a resume in section 4 (many minutes on a busy CPU;
+# Full mode trains for 9,000 env steps here and 6,000 more after a resume in section 5 (many minutes on a busy CPU;
 # the cells print the time they took); quick mode for 1,000 and 160.
 
 # %%
@@ -224,7 +300,7 @@ history[["env_steps", "updates", "behavior/entropy_mean", "diagnostics/return_ra
          "behavior/actor_loss", "behavior/critic_loss"]].iloc[:: max(1, len(history) // 8)].round(3)
 
 # %% [markdown]
-# ## 4. Resuming a run, and training on
+# ## 5. Resuming a run, and training on
 #
 # A checkpoint holds everything the loop needs. `Trainer(..., resume=True)` ignores the config it is given and
 # reads the saved one; `total_env_steps=` raises the target (the CLI's `--resume --steps N`), and
@@ -299,7 +375,7 @@ assert [r["env_steps"] for r in eval_rows] == [e["env_steps"] for e in live.eval
 assert eval_rows[-1]["win_rate"] == final["win_rate"]
 
 # %% [markdown]
-# ## 5. How good is the agent, honestly?
+# ## 6. How good is the agent, honestly?
 #
 # We load the agent from its checkpoint, the way you would after a long run (`evaluate.load_agent`), and let it
 # play three matchups, next to the random policy on the same seeds:
@@ -360,7 +436,7 @@ assert gif_path.is_file() and gif_path.stat().st_size > 10_000
 display(Image(filename=str(gif_path)))
 
 # %% [markdown]
-# ## 6. The full hockey run, on a GPU
+# ## 7. The full hockey run, on a GPU
 #
 # The guide trains its full configuration (`Config()`: 2.2 M parameters, batch 32 × 32, 2 million env steps)
 # against the weak bot. How long that takes depends entirely on the machine, so the next cell measures yours:

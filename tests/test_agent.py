@@ -173,3 +173,42 @@ def test_compiled_agent_keeps_parameter_names_so_checkpoints_are_interchangeable
     compiled.load_checkpoint_state(eager.checkpoint_state())
     for (name, a), b in zip(eager.state_dict().items(), compiled.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def test_an_update_run_by_hand_equals_train_step_to_the_last_bit():
+    """Notebook 08 runs one update step by step with the functions Dreamer.update calls: same result, bit for bit."""
+    from dreamer_edu.actor_critic import behaviour_losses, update_slow_critic
+    from dreamer_edu.agent import clip_and_step
+    from dreamer_edu.experiments import collect_episodes, fill_buffer
+    from dreamer_edu.imagination import imagine
+
+    small = Config.quick(deter_size=32, hidden_size=32, batch_size=4, batch_length=8, horizon=5)
+    batch_np = fill_buffer(collect_episodes(2, player="random", opponent="weak", seed=0), small).sample(4, 8)
+    torch.manual_seed(1)
+    by_hand = Dreamer(small)
+    torch.manual_seed(1)
+    reference = Dreamer(small)
+    batch = by_hand.batch_to_torch(batch_np)
+    torch.manual_seed(7)
+    by_hand.train()
+    world_loss, states, _ = by_hand.world_model.loss(batch)
+    by_hand.world_opt.zero_grad(set_to_none=True)
+    world_loss.backward()
+    clip_and_step(by_hand.world_opt, by_hand.world_model, small.grad_clip)
+    start = states.detach().flatten_batch()
+    rollout = imagine(by_hand.world_model.rssm, by_hand.actor, start, small.horizon)
+    actor_loss, critic_loss, _ = behaviour_losses(by_hand.world_model, by_hand.actor, by_hand.critic,
+                                                  by_hand.slow_critic, by_hand.moments, rollout,
+                                                  1.0 - batch["is_terminal"].flatten().float(), small)
+    by_hand.actor_opt.zero_grad(set_to_none=True)
+    by_hand.critic_opt.zero_grad(set_to_none=True)
+    (actor_loss + critic_loss).backward()
+    clip_and_step(by_hand.actor_opt, by_hand.actor, small.grad_clip)
+    clip_and_step(by_hand.critic_opt, by_hand.critic, small.grad_clip)
+    update_slow_critic(by_hand.slow_critic, by_hand.critic, small.slow_critic_decay)
+    torch.manual_seed(7)
+    metrics = reference.train_step(batch_np)
+    for (name, mine), theirs in zip(by_hand.state_dict().items(), reference.state_dict().values()):
+        assert torch.equal(mine, theirs), name
+    assert float(metrics["world/loss"]) == float(world_loss)
+    assert float(metrics["behavior/actor_loss"]) == float(actor_loss.detach())
