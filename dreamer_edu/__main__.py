@@ -55,7 +55,7 @@ def _train(args) -> int:
 
     run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(args.mode, args.opponent, args.seed, args.quick)
     if args.resume:
-        if args.config_override or args.use_dreamsmooth is not None:   # (--quick only names the default folder)
+        if args.config_override or args.use_dreamsmooth is not None or args.curriculum is not None:   # (--quick only names the default folder)
             print("error: --resume continues with the run's saved config; only --steps, --threads and --device "
                   "may change it", file=sys.stderr)
             return 2
@@ -66,6 +66,8 @@ def _train(args) -> int:
         config = base.replace(mode=args.mode, opponent=args.opponent, seed=args.seed, backend=args.backend)
         if args.use_dreamsmooth is not None:
             config = config.replace(use_dreamsmooth=args.use_dreamsmooth)
+        if args.curriculum is not None:
+            config = config.replace(curriculum=args.curriculum)
         if args.device is not None:
             config = config.replace(device=args.device)
         if args.threads is not None:
@@ -149,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--opponent", default="weak", choices=OPPONENTS)
     t.add_argument("--mode", default="NORMAL", choices=MODES)
     t.add_argument("--seed", type=int, default=42)
+    t.add_argument("--curriculum", default=None, metavar="MODE:STEPS,...,MODE",
+                   help="training modes in stages, e.g. TRAIN_SHOOTING:20000,TRAIN_DEFENSE:20000,NORMAL; "
+                        "evaluation stays in --mode")
     t.add_argument("--use_dreamsmooth", "--use-dreamsmooth", dest="use_dreamsmooth", action="store_const",
                    const=True, default=None,
                    help="smooth the rewards with DreamSmooth (the guide's command; Config's default is on)")

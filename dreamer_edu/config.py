@@ -46,7 +46,8 @@ class ConfigWarning(UserWarning):
 @dataclass
 class Config:
     # --- environment ---------------------------------------------------------------------------
-    mode: str = "NORMAL"                 # NORMAL | TRAIN_SHOOTING | TRAIN_DEFENSE
+    mode: str = "NORMAL"                 # NORMAL | TRAIN_SHOOTING | TRAIN_DEFENSE (training and evaluation)
+    curriculum: str = ""                 # training modes in stages, e.g. "TRAIN_SHOOTING:20000,NORMAL" (below)
     opponent: str = "weak"               # weak | strong | none
     backend: str = "builtin"             # builtin | official (the course package) | auto
     seed: int = 42
@@ -190,6 +191,7 @@ class Config:
         self._check_choice("dreamsmooth_method", DREAMSMOOTH_METHODS)
         self._check_choice("device", DEVICES)
         self._check_choice("mode", MODES)
+        self.curriculum_stages()
         self._check_choice("backend", BACKENDS)
         if self.threads < 0:
             raise ValueError(f"Config.threads must be >= 0 (0 = torch's default), got {self.threads}")
@@ -208,6 +210,47 @@ class Config:
             warnings.warn(f"replay_ratio = {self.replay_ratio} < 16: too few updates per environment step "
                           "for DreamerV3's sample efficiency (guide ch. 13).", ConfigWarning, stacklevel=2)
         return self
+
+    def curriculum_stages(self) -> list[tuple[str, int | None]]:
+        """``curriculum`` as (mode, env steps) stages; the last one has no length and lasts to the end.
+
+        ``"TRAIN_SHOOTING:20000,TRAIN_DEFENSE:20000,NORMAL"`` trains 20,000 env steps in the shooting drill, then
+        20,000 in the defence drill, then full games.  Empty: every training game is in ``mode``.  Evaluation is
+        always in ``mode`` (the goal of the curriculum), against ``opponent``."""
+        if not self.curriculum.strip():
+            return [(self.mode, None)]
+        stages = []
+        parts = [part.strip() for part in self.curriculum.split(",")]
+        for i, part in enumerate(parts):
+            mode, _, steps = part.partition(":")
+            mode = mode.strip()
+            if mode not in MODES:
+                raise ValueError(f"Config.curriculum: unknown mode {mode!r} in {self.curriculum!r}; "
+                                 f"modes are {', '.join(MODES)}")
+            last = i == len(parts) - 1
+            if not steps.strip():
+                if not last:
+                    raise ValueError(f"Config.curriculum: stage {part!r} needs a length in env steps "
+                                     f"(MODE:STEPS); only the last stage may omit it")
+                stages.append((mode, None))
+                continue
+            try:
+                length = int(steps)
+            except ValueError:
+                length = -1
+            if length < 1:
+                raise ValueError(f"Config.curriculum: stage {part!r} must last a positive whole number of env steps")
+            stages.append((mode, None if last else length))
+        return stages
+
+    def mode_at(self, env_steps: int) -> str:
+        """The training mode of the curriculum stage that ``env_steps`` falls in."""
+        start = 0
+        for mode, length in self.curriculum_stages():
+            if length is None or env_steps < start + length:
+                return mode
+            start += length
+        raise AssertionError("the last curriculum stage has no end")
 
     def _check_choice(self, name: str, valid: tuple[str, ...]) -> None:
         value = getattr(self, name)

@@ -97,7 +97,9 @@ class Trainer:
         self.rng = np.random.default_rng(c.seed)  # random warmup actions and per-game seeds
 
         # training games run side by side (train_envs of them), one batched policy call per step for all
-        self.envs = [make_env(mode=c.mode, opponent=c.opponent, backend=c.backend) for _ in range(c.train_envs)]
+        self.train_mode = c.mode_at(0)             # the curriculum's mode (``Config.curriculum``), else ``mode``
+        self.envs = [make_env(mode=self.train_mode, opponent=c.opponent, backend=c.backend)
+                     for _ in range(c.train_envs)]
         # evaluation games run side by side, one batched policy call per step for all of them
         self.eval_envs = [make_env(mode=c.mode, opponent=c.opponent, backend=c.backend)
                           for _ in range(min(c.eval_parallel, c.eval_games))]
@@ -118,6 +120,7 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if checkpoint is not None:
             self._restore(checkpoint)
+            self._follow_curriculum()          # a resumed run continues in its curriculum stage
         else:
             (self.run_dir / "config.json").write_text(json.dumps(c.to_dict(), indent=2))
         self.writer = None
@@ -165,6 +168,7 @@ class Trainer:
         """
         c = self.config
         warmup = self.episodes < c.warmup_episodes
+        self._follow_curriculum()
         games = [Game(env, seed=int(self.rng.integers(2**31))) for env in self.envs]
         state = None
         while not all(game.done for game in games):
@@ -188,6 +192,14 @@ class Trainer:
                 if game.done:
                     self._store(game)                                                    # 3. store
         return games
+
+    def _follow_curriculum(self) -> None:
+        """Training games in the mode of the curriculum's current stage (``Config.curriculum``)."""
+        c = self.config
+        if c.mode_at(self.env_steps) != self.train_mode:
+            self.train_mode = c.mode_at(self.env_steps)
+            self.envs = [make_env(mode=self.train_mode, opponent=c.opponent, backend=c.backend) for _ in self.envs]
+            self.log(f"curriculum: training games in {self.train_mode} from env step {self.env_steps}")
 
     def _store(self, game: Game) -> None:
         self.buffer.add_episode(game.episode())

@@ -138,3 +138,8 @@ def test_a_run_dir_that_is_a_file_is_one_line(tmp_path, resume):
     result = run_cli("train", "--quick", "--run-dir", str(file), *resume)
     assert result.returncode == 2 and "is a file, not a run directory" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_bad_curriculum_is_one_line(tmp_path):
+    result = run_cli("train", "--quick", "--run-dir", str(tmp_path / "r"), "--curriculum", "SHOOTING:100,NORMAL")
+    assert result.returncode == 2 and "unknown mode 'SHOOTING'" in result.stderr and "Traceback" not in result.stderr

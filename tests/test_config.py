@@ -106,3 +106,22 @@ def test_unknown_devices_are_named(name):
 
     with pytest.raises(DeviceError, match=name.split(":")[0]):
         resolve_device(name)
+
+
+def test_curriculum_stages_and_the_mode_at_each_env_step():
+    c = Config(curriculum="TRAIN_SHOOTING:100, TRAIN_DEFENSE:50,NORMAL").validate()
+    assert c.curriculum_stages() == [("TRAIN_SHOOTING", 100), ("TRAIN_DEFENSE", 50), ("NORMAL", None)]
+    assert [c.mode_at(s) for s in (0, 99, 100, 149, 150, 10**9)] == \
+        ["TRAIN_SHOOTING", "TRAIN_SHOOTING", "TRAIN_DEFENSE", "TRAIN_DEFENSE", "NORMAL", "NORMAL"]
+    plain = Config(mode="TRAIN_DEFENSE")
+    assert plain.curriculum_stages() == [("TRAIN_DEFENSE", None)] and plain.mode_at(12345) == "TRAIN_DEFENSE"
+    assert Config(curriculum="TRAIN_SHOOTING:10,NORMAL:5").curriculum_stages()[-1] == ("NORMAL", None)
+
+
+@pytest.mark.parametrize("bad, words", [("SHOOTING:100,NORMAL", "unknown mode 'SHOOTING'"),
+                                        ("TRAIN_SHOOTING,NORMAL", "needs a length"),
+                                        ("TRAIN_SHOOTING:-5,NORMAL", "positive whole number"),
+                                        ("TRAIN_SHOOTING:lots,NORMAL", "positive whole number")])
+def test_bad_curricula_are_refused_naming_the_stage(bad, words):
+    with pytest.raises(ValueError, match=words):
+        Config(curriculum=bad).validate()

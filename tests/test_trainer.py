@@ -13,6 +13,7 @@ import torch
 from dreamer_edu.checkpoint import CheckpointError, read_checkpoint
 from dreamer_edu.config import Config
 from dreamer_edu.trainer import Trainer, TrainingDiverged
+from dreamer_edu.replay import ReplayBuffer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -191,3 +192,23 @@ def test_time_budget_stops_with_a_checkpoint_and_a_second_call_continues(tmp_pat
     assert read_checkpoint(tmp_path / "run" / "checkpoint.pt")["counters"]["wall_seconds"] > first_wall
     with pytest.raises(ValueError, match="max_minutes"):
         trainer.train(max_minutes=0)
+
+
+def test_a_curriculum_switches_the_training_games_mode_and_resumes_in_its_stage(tmp_path, capsys):
+    config = tiny_config(mode="NORMAL", curriculum="TRAIN_SHOOTING:200,NORMAL", total_env_steps=300,
+                         eval_every_steps=10**6)
+    trainer = Trainer(config, tmp_path / "run", progress=False)
+    assert trainer.train_mode == "TRAIN_SHOOTING"
+    trainer.train()
+    assert trainer.train_mode == "NORMAL" and trainer.env_steps >= 300
+    out = capsys.readouterr().out
+    switch = int(out.split("curriculum: training games in NORMAL from env step ")[1].split()[0])
+    assert 200 <= switch < 200 + 81                                  # at the first game after 200 env steps
+    episodes = ReplayBuffer.load(tmp_path / "run" / "replay.npz")
+    assert episodes.total_episodes_added == trainer.episodes
+    # evaluation stays in the curriculum's goal, the config's mode
+    assert read_checkpoint(tmp_path / "run" / "checkpoint.pt")["config"]["curriculum"] == config.curriculum
+    resumed = Trainer(Config(), tmp_path / "run", resume=True, progress=False, total_env_steps=400)
+    assert resumed.config.mode_at(resumed.env_steps) == "NORMAL"
+    resumed.train()
+    assert resumed.train_mode == "NORMAL"
