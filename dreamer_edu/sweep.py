@@ -299,7 +299,7 @@ def run_trial(params: dict, spec: dict, sweep_dir: str) -> None:
         trainer = Trainer(config, run_dir, progress=False, on_eval=on_eval)
     minutes = sweep.minutes
     if minutes is not None:                       # the budget counts the minutes of earlier attempts too
-        minutes -= getattr(trainer, "_wall_restored", 0.0) / 60.0
+        minutes -= trainer.wall_seconds_before / 60.0
     if trainer.env_steps >= trainer.config.total_env_steps or (minutes is not None and minutes <= 0):
         last = {}                                 # finished before Tune could record it: report, do not rerun
         for r in _read_rows(run_dir / EVAL_CSV):
@@ -307,8 +307,7 @@ def run_trial(params: dict, spec: dict, sweep_dir: str) -> None:
         tune.report(_metrics(list(last.values())))
         return
     trainer.train(max_minutes=minutes)
-    if trainer.writer is not None:                # (Tune may run the next trial in this same process)
-        trainer.writer.close()
+    trainer.close()                               # (Tune may run the next trial in this same process)
 
 
 def _metrics(rows: list[dict]) -> dict:

@@ -116,6 +116,7 @@ class Trainer:
         self.first_entropy: float | None = None
         self.floor_streak = 0
         self.resumed_from: int | None = None
+        self.wall_seconds_before = 0.0             # wall-clock seconds of earlier train() calls (and resumed runs)
         self.stop_signal: str | None = None       # "SIGINT" or "SIGTERM" once one asked the run to stop
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if checkpoint is not None:
@@ -141,6 +142,12 @@ class Trainer:
             from torch.utils.tensorboard import SummaryWriter
             self.writer = SummaryWriter(str(self.run_dir / "tb"))
         return self.writer
+
+    def close(self) -> None:
+        """Close the TensorBoard writer (a later evaluation or log opens it again)."""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
 
     def log(self, message: str) -> None:
         tqdm.write(message) if self.progress else print(message, flush=True)
@@ -291,6 +298,7 @@ class Trainer:
         return row
 
     def wall_seconds(self) -> float:
+        """Wall-clock seconds of training so far, earlier calls and resumed runs included."""
         return self.wall_before + time.perf_counter() - self.start_time
 
     # --- checkpoints ----------------------------------------------------------------------------
@@ -331,7 +339,7 @@ class Trainer:
         self.episodes = int(counters["episodes"])
         self.update_credit = float(counters["update_credit"])
         self.next_eval = int(counters["next_eval"])
-        self._wall_restored = float(counters["wall_seconds"])
+        self.wall_seconds_before = float(counters["wall_seconds"])
         rng = data["rng"]
         torch.set_rng_state(rng["torch"])
         if rng["cuda"] and torch.cuda.is_available():
@@ -403,7 +411,7 @@ class Trainer:
             return (self.stop_signal is None and self.env_steps < c.total_env_steps
                     and (deadline is None or time.perf_counter() < deadline))
 
-        self.wall_before = getattr(self, "_wall_restored", 0.0)
+        self.wall_before = self.wall_seconds_before     # this call's clock starts from the earlier calls' total
         self.last_checkpoint_time = time.perf_counter()
         self.log(f"dreamer_edu: {self.agent.num_parameters() / 1e6:.2f}M parameters on {self.device}"
                  f"{f' ({_threads_text()})' if self.device.type == 'cpu' else ''}; "
@@ -462,7 +470,7 @@ class Trainer:
                 path = self.save_checkpoint()
                 self.log(f"stopped by {self.stop_signal} at env step {self.env_steps} ({self.agent.updates} updates): "
                          f"saved {path} and {self.run_dir / REPLAY_NAME}; continue with --resume")
-                self._wall_restored = self.wall_seconds()
+                self.wall_seconds_before = self.wall_seconds()
                 return self.last_eval
         if self.env_steps < c.total_env_steps:
             self.log(f"time budget of {max_minutes:g} min reached at env step {self.env_steps}; "
@@ -474,7 +482,7 @@ class Trainer:
                  f"{self.wall_seconds() / 60:.1f} min")
         if self.writer is not None:
             self.writer.flush()
-        self._wall_restored = self.wall_seconds()   # a later call to train() continues the clock
+        self.wall_seconds_before = self.wall_seconds()   # a later call to train() continues the clock
         return self.last_eval
 
 

@@ -212,3 +212,19 @@ def test_a_curriculum_switches_the_training_games_mode_and_resumes_in_its_stage(
     assert resumed.config.mode_at(resumed.env_steps) == "NORMAL"
     resumed.train()
     assert resumed.train_mode == "NORMAL"
+
+
+def test_wall_clock_total_carries_over_resumes_and_close_releases_the_writer(tmp_path):
+    trainer = Trainer(tiny_config(total_env_steps=300), tmp_path / "run", progress=False)
+    assert trainer.wall_seconds_before == 0.0
+    trainer.train()
+    first = trainer.wall_seconds_before
+    assert first > 0 and trainer.writer is not None
+    trainer.close()
+    assert trainer.writer is None
+    resumed = Trainer(Config(), tmp_path / "run", resume=True, progress=False, total_env_steps=400)
+    saved = read_checkpoint(tmp_path / "run" / "checkpoint.pt")["counters"]["wall_seconds"]
+    assert resumed.wall_seconds_before == saved and 0.9 * first < saved <= first   # saved just before the end
+    resumed.train()
+    assert resumed.wall_seconds_before > first
+    resumed.close()
