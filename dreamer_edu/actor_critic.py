@@ -28,7 +28,7 @@ from .config import Config
 from .distributions import BoundedNormal, TanhNormal, TwoHot, bounded_log_std
 from .imagination import Imagined
 from .networks import MLP
-from .returns import Moments, lambda_returns, normalized_advantages
+from .returns import Moments, lambda_returns, normalized_advantages, replay_lambda_returns
 
 
 class Actor(nn.Module):
@@ -58,7 +58,7 @@ class Critic(nn.Module):
         super().__init__()
         self.net = MLP(config.feature_size, config.hidden_size, config.mlp_layers, out_dim=config.twohot_bins,
                        zero_init_output=True)
-        self.twohot = TwoHot(config.twohot_bins, config.twohot_low, config.twohot_high)
+        self.twohot = TwoHot(config.twohot_bins, config.twohot_low, config.twohot_high, config.twohot_space)
 
     def logits(self, features: torch.Tensor) -> torch.Tensor:  # (..., F) -> (..., bins)
         return self.net(features).float()
@@ -76,12 +76,15 @@ def update_slow_critic(slow: Critic, online: Critic, decay: float) -> None:
 
 
 def behaviour_losses(world_model, actor: Actor, critic: Critic, slow_critic: Critic, moments: Moments,
-                     traj: Imagined, start_continue: torch.Tensor, config: Config):
+                     traj: Imagined, start_continue: torch.Tensor, config: Config,
+                     real: dict[str, torch.Tensor] | None = None):
     """The losses of an imagined rollout ``traj`` (N starts, from ``imagination.imagine``): returns
     (actor_loss, critic_loss, metrics).
 
     ``start_continue`` (N,) is 1 - is_terminal of each start: imagining on from a state where the game is
-    already over gets zero weight.
+    already over gets zero weight.  With ``config.replay_critic_scale`` > 0, ``real`` holds the replayed
+    sequences the N = B*T starts came from (``features`` (B, T, F) and the batch's ``reward``, ``is_last``,
+    ``is_terminal``), and the critic also learns their lambda-returns (``replay_critic_loss``).
     """
     c = config
     feats = traj.features                                              # (N, H+1, F)
@@ -108,6 +111,12 @@ def behaviour_losses(world_model, actor: Actor, critic: Critic, slow_critic: Cri
         with torch.no_grad():
             slow_values = slow_critic.value(feats[:, :-1])
         critic_loss = critic_loss + c.slow_critic_reg * (weights * critic.twohot.loss(critic_logits, slow_values)).mean()
+    replay_metrics = {}
+    if c.replay_critic_scale > 0:
+        if real is None:
+            raise ValueError("replay_critic_scale > 0 needs the replayed sequences (real=...)")
+        replay_loss, replay_metrics = replay_critic_loss(critic, slow_critic, real, returns[:, 0], c)
+        critic_loss = critic_loss + c.replay_critic_scale * replay_loss
 
     entropy = entropy.detach()
     metrics = {
@@ -126,5 +135,31 @@ def behaviour_losses(world_model, actor: Actor, critic: Critic, slow_critic: Cri
         "diagnostics/return_range_S": scale,
         "diagnostics/return_range_at_floor": (scale <= c.return_norm_floor).float(),
         "diagnostics/return_offset": offset,
+        **replay_metrics,
     }
     return actor_loss, critic_loss, metrics
+
+
+def replay_critic_loss(critic: Critic, slow_critic: Critic, real: dict[str, torch.Tensor],
+                       start_returns: torch.Tensor, config: Config):
+    """The critic's loss on replayed real sequences (DESIGN item 11): two-hot cross-entropy towards
+    ``replay_lambda_returns`` of the real rewards, bootstrapped with the imagined return of each posterior state
+    (``start_returns`` (B*T,)).  Returns (loss, metrics).
+
+    Real goals then reach the critic even where the reward head has not learned them yet.  A record that ends a
+    game gets no weight (its return would be read from the next game); with ``critic_bootstrap="online"`` the
+    slow-critic regulariser applies here too."""
+    c = config
+    feats = real["features"]                                           # (B, T, F)
+    batch, steps = feats.shape[:2]
+    with torch.no_grad():
+        returns = replay_lambda_returns(real["reward"], start_returns.reshape(batch, steps), real["is_last"],
+                                        real["is_terminal"], c.discount, c.lambda_)   # (B, T-1)
+        weights = 1.0 - real["is_last"][:, :-1].float()               # (B, T-1)
+    logits = critic.logits(feats[:, :-1])                              # (B, T-1, bins)
+    loss = (weights * critic.twohot.loss(logits, returns)).mean()
+    if c.critic_bootstrap == "online":
+        with torch.no_grad():
+            slow_values = slow_critic.value(feats[:, :-1])
+        loss = loss + c.slow_critic_reg * (weights * critic.twohot.loss(logits, slow_values)).mean()
+    return loss, {"critic/replay_loss": loss.detach(), "critic/replay_return_mean": returns.mean()}

@@ -170,9 +170,12 @@ class Dreamer(nn.Module):
         start_continue = 1.0 - batch["is_terminal"].flatten().float()  # (B*T,)
         with self.precision():
             traj = imagine(self.world_model.rssm, self.actor, start, c.horizon)   # (B*T, H+1, ...)
+            real = None if c.replay_critic_scale == 0 else {
+                "features": states.features().detach(), "reward": batch["reward"], "is_last": batch["is_last"],
+                "is_terminal": batch["is_terminal"]}                      # (B, T, ...): the replayed games
             actor_loss, critic_loss, behaviour = behaviour_losses(
                 self.world_model, self.actor, self.critic, self.slow_critic, self.moments, traj,
-                start_continue, c)
+                start_continue, c, real)
 
         # 4. the actor's and the critic's optimiser steps, then the slow critic's EMA
         self.actor_opt.zero_grad(set_to_none=True)

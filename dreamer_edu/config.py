@@ -32,6 +32,7 @@ ZERO_ENTROPY_LOG_STD = -0.5 * math.log(2 * math.pi * math.e)  # -1.4189
 
 ACTOR_DISTS = ("tanh_normal", "bounded_normal")
 CRITIC_BOOTSTRAPS = ("slow", "online")
+TWOHOT_SPACES = ("symlog", "raw")
 DREAMSMOOTH_METHODS = ("ema", "causal_ema", "gaussian", "uniform")
 DEVICES = ("auto", "cpu", "cuda")
 BACKENDS = ("builtin", "official", "auto")
@@ -51,6 +52,7 @@ class Config:
     opponent: str = "weak"               # weak | strong | none
     backend: str = "builtin"             # builtin | official (the course package) | auto
     seed: int = 42
+    reward_closeness_scale: float = 1.0  # training reward: goals +- 10 plus this times the closeness penalty
 
     # --- world model: RSSM (ch. 3-4, 13) -------------------------------------------------------
     deter_size: int = 256                # GRU state h ("recurrentSize")
@@ -65,6 +67,7 @@ class Config:
     twohot_bins: int = 255               # two-hot reward/value heads (ch. 10)
     twohot_low: float = -20.0            # bin range in symlog space
     twohot_high: float = 20.0
+    twohot_space: str = "symlog"         # guide: bins and mean in symlog space; "raw": official 2024 (ch. 10)
     use_aux_heads: bool = True           # goal-soon / puck-distance / shot-quality heads (ch. 15)
     aux_goal_horizon: int = 15           # "goal within the next N steps"
     aux_scale: float = 1.0
@@ -82,6 +85,7 @@ class Config:
     slow_critic_decay: float = 0.98      # slow critic <- decay * slow + (1 - decay) * critic, every update
     critic_bootstrap: str = "slow"       # guide: returns from the slow critic; "online": official DreamerV3
     slow_critic_reg: float = 1.0         # weight of the slow-critic regulariser (critic_bootstrap="online")
+    replay_critic_scale: float = 0.0     # official 0.3: critic also learns lambda-returns of replayed real games
     return_norm_decay: float = 0.99      # Moments (ch. 9)
     return_norm_low: float = 0.05
     return_norm_high: float = 0.95
@@ -163,7 +167,7 @@ class Config:
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"Config.{name} must be a finite number > 0, got {value!r}")
         for name in ("free_nats", "kl_dynamics_scale", "kl_representation_scale", "entropy_scale",
-                     "aux_scale", "slow_critic_reg"):
+                     "aux_scale", "slow_critic_reg", "replay_critic_scale", "reward_closeness_scale"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"Config.{name} must be finite and >= 0, got {value!r}")
@@ -188,6 +192,7 @@ class Config:
             raise ValueError(f"Config.min_std ({self.min_std}) must be > 0 and < max_std ({self.max_std})")
         self._check_choice("actor_dist", ACTOR_DISTS)
         self._check_choice("critic_bootstrap", CRITIC_BOOTSTRAPS)
+        self._check_choice("twohot_space", TWOHOT_SPACES)
         self._check_choice("dreamsmooth_method", DREAMSMOOTH_METHODS)
         self._check_choice("device", DEVICES)
         self._check_choice("mode", MODES)

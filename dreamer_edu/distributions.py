@@ -38,6 +38,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import TWOHOT_SPACES
+
 #: Entropy of a one-dimensional Normal with sigma = 1, minus ln(sigma): 0.5 * ln(2 pi e) = 1.4189.
 HALF_LOG_2PIE = 0.5 * math.log(2.0 * math.pi * math.e)
 #: The standard deviation at which a Normal's entropy per dimension is exactly 0: 1/sqrt(2 pi e) = 0.242.
@@ -63,27 +65,43 @@ def symexp(x: torch.Tensor) -> torch.Tensor:
 # Two-hot encoding over symlog bins (ch. 10)
 # ------------------------------------------------------------------------------------------------------
 class TwoHot(nn.Module):
-    """A categorical distribution over ``bins`` fixed centres in symlog space, read as a real number.
+    """A categorical distribution over ``bins`` fixed centres, read as a real number.
 
     ``encode(x)``     a target number  -> two-hot weights (..., bins)
-    ``decode(logits)`` network logits  -> the number they predict, symexp(E[centre])
+    ``decode(logits)`` network logits  -> the number they predict
     ``loss(logits, x)`` cross-entropy of the two-hot target of x under the logits, per element
+
+    Two layouts (DESIGN item 10; ``Config.twohot_space``):
+
+    * ``space="symlog"`` (the guide, DreamerV3 2023): centres evenly spaced in symlog space, the target is
+      symlog(x), and the prediction is symexp(E[centre]).  The expectation is taken in symlog space, so an
+      uncertain head is pulled towards 0: P(+10) = P(0) = 0.5 predicts symexp(ln(11) / 2) = 2.32, not 5.
+    * ``space="raw"`` (DreamerV3 2024): the same centres mapped back, symexp(linspace(low, high, bins)), so
+      still dense near 0 and sparse far out; the target is x itself, and the prediction is E[centre], the
+      plain mean of the distribution: the same two-way split predicts 5.
     """
 
-    def __init__(self, bins: int = 255, low: float = -20.0, high: float = 20.0):
+    def __init__(self, bins: int = 255, low: float = -20.0, high: float = 20.0, space: str = "symlog"):
         super().__init__()
         if int(bins) != bins or bins < 2:
             raise ValueError(f"TwoHot needs an integer number of bins >= 2, got {bins!r}")
         if not low < high:
             raise ValueError(f"TwoHot needs low < high, got low={low}, high={high}")
-        self.bins, self.low, self.high = int(bins), float(low), float(high)
+        if space not in TWOHOT_SPACES:
+            raise ValueError(f"TwoHot space must be one of {', '.join(TWOHOT_SPACES)}, got {space!r}")
+        self.bins, self.low, self.high, self.space = int(bins), float(low), float(high), space
         # computed in float64 so that the float32 centres are as exact as float32 allows
-        centers = torch.linspace(self.low, self.high, self.bins, dtype=torch.float64).float()
-        self.register_buffer("centers", centers)  # (bins,), symlog space
+        centers = torch.linspace(self.low, self.high, self.bins, dtype=torch.float64)
+        if space == "raw":
+            # the grid's middle point is 0 only up to rounding (2.8e-16 for the defaults); in raw space a reward
+            # of exactly 0, the commonest target, should sit on one bin
+            centers = symexp(torch.where(centers.abs() < 1e-9 * (self.high - self.low), 0.0, centers))
+        self.register_buffer("centers", centers.float())  # (bins,), in symlog space or raw numbers
 
     @property
     def spacing(self) -> float:
-        """Distance between neighbouring centres: (high - low) / (bins - 1); 0.1575 for the defaults."""
+        """Distance between neighbouring centres in symlog space: (high - low) / (bins - 1); 0.1575 for the
+        defaults."""
         return (self.high - self.low) / (self.bins - 1)
 
     def _check_logits(self, logits: torch.Tensor) -> None:
@@ -91,12 +109,16 @@ class TwoHot(nn.Module):
             raise ValueError(f"TwoHot expects logits of shape (..., {self.bins}), got {tuple(logits.shape)}")
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Two-hot weights of symlog(x) on the two nearest centres.  (...) -> (..., bins); rows sum to 1.
+        """Two-hot weights of the target on the two nearest centres.  (...) -> (..., bins); rows sum to 1.
 
-        Targets beyond the range are clipped: all their mass goes to the edge bin.
+        The target is symlog(x) on symlog centres, x itself on raw ones.  Targets beyond the range are
+        clipped: all their mass goes to the edge bin.
         """
         centers = self.centers.to(x.dtype) if x.is_floating_point() else self.centers
-        y = symlog(x.to(centers.dtype)).clamp(centers[0], centers[-1])            # (...)
+        y = x.to(centers.dtype)
+        if self.space == "symlog":
+            y = symlog(y)
+        y = y.clamp(centers[0], centers[-1])                                     # (...)
         # index of the centre at or below y, kept one short of the end so that "above" exists
         below = torch.searchsorted(centers, y.contiguous(), right=True) - 1
         below = below.clamp(0, self.bins - 2)                                    # (...) int64
@@ -108,15 +130,16 @@ class TwoHot(nn.Module):
         weights.scatter_(-1, above.unsqueeze(-1), w_above.unsqueeze(-1))
         return weights
 
-    def mean_symlog(self, logits: torch.Tensor) -> torch.Tensor:
-        """The predicted value in symlog space: sum(softmax(logits) * centres).  (..., bins) -> (...)."""
+    def mean_center(self, logits: torch.Tensor) -> torch.Tensor:
+        """sum(softmax(logits) * centres): the expected centre.  (..., bins) -> (...)."""
         self._check_logits(logits)
         probs = torch.softmax(logits, dim=-1)                                    # (..., bins)
         return (probs * self.centers.to(probs.dtype)).sum(-1)
 
     def decode(self, logits: torch.Tensor) -> torch.Tensor:
-        """The predicted number: symexp of the expected centre.  (..., bins) -> (...)."""
-        return symexp(self.mean_symlog(logits))
+        """The predicted number: symexp(E[centre]) on symlog centres, E[centre] on raw ones.  (..., bins) -> (...)."""
+        mean = self.mean_center(logits)
+        return symexp(mean) if self.space == "symlog" else mean
 
     def loss(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Cross-entropy between encode(x) (no gradient) and softmax(logits).  Per element: (...)."""
@@ -128,7 +151,7 @@ class TwoHot(nn.Module):
         return -(target * torch.log_softmax(logits, dim=-1)).sum(-1)
 
     def extra_repr(self) -> str:
-        return f"bins={self.bins}, low={self.low}, high={self.high}"
+        return f"bins={self.bins}, low={self.low}, high={self.high}, space={self.space}"
 
 
 # ------------------------------------------------------------------------------------------------------

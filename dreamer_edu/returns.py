@@ -57,6 +57,39 @@ def lambda_returns(rewards: torch.Tensor, values: torch.Tensor, continues: torch
     return torch.stack(out[::-1], dim=1)                                        # (B, H)
 
 
+def replay_lambda_returns(rewards: torch.Tensor, bootstrap: torch.Tensor, is_last: torch.Tensor,
+                          is_terminal: torch.Tensor, discount: float, lambda_: float) -> torch.Tensor:
+    """Lambda-returns along a replayed *real* sequence (B, T) in the replay buffer's record convention.
+
+    The official DreamerV3 also trains the critic on real games (DESIGN item 11): the rewards are the ones
+    the game gave, and where the recursion needs a value it uses ``bootstrap`` (B, T), the imagined
+    lambda-return from each posterior state.  Record t + 1 holds the reward of the step from t, so
+
+        R_t = r_{t+1} + gamma * (1 - term_{t+1}) * ((1 - lambda * k_{t+1}) * boot_{t+1} + lambda * k_{t+1} * R_{t+1})
+
+    with k_{t+1} = 1 - last_{t+1}: after the last record of a game the recursion stops (a goal ends it with the
+    reward alone; a time-out bootstraps once) and never reads the next game.  R_{T-1} := boot_{T-1}.
+    Returns (B, T-1): R_0 .. R_{T-2}.
+    """
+    if rewards.ndim != 2 or rewards.shape[1] < 2:
+        raise ValueError(f"rewards must have shape (B, T) with T >= 2, got {tuple(rewards.shape)}")
+    for name, x in (("bootstrap", bootstrap), ("is_last", is_last), ("is_terminal", is_terminal)):
+        if x.shape != rewards.shape:
+            raise ValueError(f"{name} must have the shape of rewards {tuple(rewards.shape)}, got {tuple(x.shape)}")
+    for name, x in (("discount", discount), ("lambda_", lambda_)):
+        if not 0.0 <= x <= 1.0:
+            raise ValueError(f"{name} must be in [0, 1], got {x}")
+    live = discount * (1.0 - is_terminal.to(rewards.dtype))                             # (B, T)
+    keep = lambda_ * (1.0 - is_last.to(rewards.dtype))                                   # (B, T)
+    ret = bootstrap[:, -1]                                                       # (B,)
+    out = []
+    for t in reversed(range(rewards.shape[1] - 1)):
+        blend = (1.0 - keep[:, t + 1]) * bootstrap[:, t + 1] + keep[:, t + 1] * ret
+        ret = rewards[:, t + 1] + live[:, t + 1] * blend
+        out.append(ret)
+    return torch.stack(out[::-1], dim=1)                                         # (B, T-1)
+
+
 def guide_lambda_returns(rewards: torch.Tensor, values: torch.Tensor, continues: torch.Tensor,
                          discount: float, lambda_: float) -> torch.Tensor:
     """The guide's version (ch. 7), kept only for comparison: it is WRONG.

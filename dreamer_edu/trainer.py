@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import math
 import random
 import signal
 import threading
@@ -46,6 +47,9 @@ from .replay import ReplayBuffer
 
 EVAL_SEED = 1_000_000        # evaluation games use their own seeds, the same at every evaluation
 ENTROPY_CHECK_STEPS = 200_000  # guide ch. 14: entropy that has not fallen after this many env steps
+SATURATION_WARN = 0.5          # share of imagined actions at +-1 above which the policy is mostly bang-bang
+SATURATION_STREAK = 20         # ... for this many log intervals in a row
+STD_CLIMB_FACTOR = 1.5         # sigma this many times its first logged value, and past half its upper bound
 COST_REPORT_SECONDS = 60.0     # the speed (and the time the run will take) is reported after this much training
 SIGNAL_EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}   # 128 + the signal's number, the shell's convention
 CPU_HINT_SECONDS = 12 * 3600   # a CPU run expected to take longer than this gets a hint to use --quick
@@ -98,7 +102,8 @@ class Trainer:
 
         # training games run side by side (train_envs of them), one batched policy call per step for all
         self.train_mode = c.mode_at(0)             # the curriculum's mode (``Config.curriculum``), else ``mode``
-        self.envs = [make_env(mode=self.train_mode, opponent=c.opponent, backend=c.backend)
+        self.envs = [make_env(mode=self.train_mode, opponent=c.opponent, backend=c.backend,
+                              closeness_scale=c.reward_closeness_scale)
                      for _ in range(c.train_envs)]
         # evaluation games run side by side, one batched policy call per step for all of them
         self.eval_envs = [make_env(mode=c.mode, opponent=c.opponent, backend=c.backend)
@@ -115,6 +120,8 @@ class Trainer:
         self.warned: set[str] = set()
         self.first_entropy: float | None = None
         self.floor_streak = 0
+        self.saturation_streak = 0
+        self.first_std: float | None = None
         self.resumed_from: int | None = None
         self.wall_seconds_before = 0.0             # wall-clock seconds of earlier train() calls (and resumed runs)
         self.stop_signal: str | None = None       # "SIGINT" or "SIGTERM" once one asked the run to stop
@@ -205,7 +212,8 @@ class Trainer:
         c = self.config
         if c.mode_at(self.env_steps) != self.train_mode:
             self.train_mode = c.mode_at(self.env_steps)
-            self.envs = [make_env(mode=self.train_mode, opponent=c.opponent, backend=c.backend) for _ in self.envs]
+            self.envs = [make_env(mode=self.train_mode, opponent=c.opponent, backend=c.backend,
+                                  closeness_scale=c.reward_closeness_scale) for _ in self.envs]
             self.log(f"curriculum: training games in {self.train_mode} from env step {self.env_steps}")
 
     def _store(self, game: Game) -> None:
@@ -262,6 +270,21 @@ class Trainer:
             self._warn_once("floor", f"return range S has been at its floor ({c.return_norm_floor}) for "
                             f"{self.floor_streak} log intervals: no reward signal reaches the critic; check "
                             "world/reward_loss, DreamSmooth and the rewards (guide ch. 9, 14)")
+        self.saturation_streak = self.saturation_streak + 1 if m["actor/saturation"] > SATURATION_WARN else 0
+        if self.saturation_streak >= SATURATION_STREAK:
+            self._warn_once("saturation", f"{m['actor/saturation']:.0%} of the actor's imagined actions sit at +-1 "
+                            f"(over {SATURATION_WARN:.0%} for {self.saturation_streak} log intervals): the policy is "
+                            "mostly bang-bang, and in the real game its actions are clipped; see actor/mean_std "
+                            "(guide ch. 6, 14)")
+        upper_std = (math.exp(c.log_std_max) if c.actor_dist == "tanh_normal" else c.max_std)
+        if self.first_std is None:
+            self.first_std = m["actor/mean_std"]
+        elif (m["actor/mean_std"] > STD_CLIMB_FACTOR * self.first_std and m["actor/mean_std"] > 0.5 * upper_std):
+            self._warn_once("std_climb", f"the actor's sigma has climbed from {self.first_std:.2f} to "
+                            f"{m['actor/mean_std']:.2f} (its upper bound is {upper_std:.2f}): the policy is growing "
+                            "more random as it trains.  With actor_dist=tanh_normal the entropy bonus rewards the "
+                            "Normal before the tanh, whose entropy keeps rising while the squashed action only "
+                            "saturates; try actor_dist=bounded_normal or a smaller entropy_scale (guide ch. 6, 14)")
         if self.first_entropy is None:
             self.first_entropy = m["behavior/entropy_mean"]
         elif (self.env_steps >= ENTROPY_CHECK_STEPS

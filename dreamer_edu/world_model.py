@@ -103,7 +103,7 @@ class WorldModel(nn.Module):
         self.reward_head = MLP(features, c.hidden_size, c.mlp_layers, out_dim=c.twohot_bins, zero_init_output=True)
         self.continue_head = MLP(features, c.hidden_size, c.mlp_layers, out_dim=1)
         self.aux_head = MLP(features, c.hidden_size, c.mlp_layers, out_dim=3) if c.use_aux_heads else None
-        self.twohot = TwoHot(c.twohot_bins, c.twohot_low, c.twohot_high)
+        self.twohot = TwoHot(c.twohot_bins, c.twohot_low, c.twohot_high, c.twohot_space)
 
     # --- reading a state ------------------------------------------------------------------------
     def embed(self, obs: torch.Tensor) -> torch.Tensor:  # (..., 18) -> (..., E)

@@ -91,3 +91,53 @@ def test_imagination_and_behaviour_losses_run_the_actor_once_per_imagined_step()
     traj = imagine(wm.rssm, actor, wm.initial_state(5), c.horizon)
     behaviour_losses(wm, actor, critic, slow, Moments(), traj, torch.ones(5), c)
     assert rows == [5] * c.horizon
+
+
+def _real_sequences(c, wm, batch=2, steps=6):
+    feats = torch.randn(batch, steps, c.feature_size)
+    is_last = torch.zeros(batch, steps, dtype=torch.bool)
+    is_last[0, 2] = True                                              # game one ends at record 2
+    return {"features": feats, "reward": torch.randn(batch, steps), "is_last": is_last,
+            "is_terminal": is_last.clone()}
+
+
+@pytest.mark.parametrize("bootstrap", ["slow", "online"])
+def test_replay_critic_loss_trains_the_critic_towards_real_lambda_returns(bootstrap):
+    from dreamer_edu.actor_critic import replay_critic_loss
+    from dreamer_edu.returns import replay_lambda_returns
+    c = Config.quick(replay_critic_scale=0.3, critic_bootstrap=bootstrap)
+    wm, critic = WorldModel(c), Critic(c)
+    slow = copy.deepcopy(critic).requires_grad_(False)
+    real = _real_sequences(c, wm)
+    start_returns = torch.randn(2 * 6)
+    loss, metrics = replay_critic_loss(critic, slow, real, start_returns, c)
+    # the same number, computed from its parts
+    targets = replay_lambda_returns(real["reward"], start_returns.reshape(2, 6), real["is_last"], real["is_terminal"],
+                                    c.discount, c.lambda_)
+    logits = critic.logits(real["features"][:, :-1])
+    per_step = critic.twohot.loss(logits, targets)
+    weights = torch.ones(2, 5)
+    weights[0, 2] = 0.0                                               # the record that ends a game
+    expected = (weights * per_step).mean()
+    if bootstrap == "online":
+        expected = expected + (weights * critic.twohot.loss(logits, slow.value(real["features"][:, :-1]))).mean()
+    torch.testing.assert_close(loss, expected)
+    loss.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in critic.parameters())
+    assert set(metrics) == {"critic/replay_loss", "critic/replay_return_mean"}
+
+
+def test_behaviour_losses_add_the_replay_loss_only_when_asked():
+    c = Config.quick(replay_critic_scale=0.3)
+    wm, actor, critic = WorldModel(c), Actor(c), Critic(c)
+    slow = copy.deepcopy(critic).requires_grad_(False)
+    start = wm.initial_state(12)
+    start = type(start)(torch.randn_like(start.deter), start.stoch)
+    traj = imagine(wm.rssm, actor, start, c.horizon)
+    with pytest.raises(ValueError, match="needs the replayed sequences"):
+        behaviour_losses(wm, actor, critic, slow, Moments(), traj, torch.ones(12), c)
+    real = _real_sequences(c, wm)
+    _, with_replay, metrics = behaviour_losses(wm, actor, critic, slow, Moments(), traj, torch.ones(12), c, real)
+    _, without, _ = behaviour_losses(wm, actor, critic, slow, Moments(), traj, torch.ones(12),
+                                     c.replace(replay_critic_scale=0.0), real)
+    torch.testing.assert_close(with_replay - without, 0.3 * metrics["critic/replay_loss"])

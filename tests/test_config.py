@@ -41,6 +41,9 @@ def test_zero_entropy_log_std():
     (dict(actor_dist="gauss"), "tanh_normal"),
     (dict(mode="HARD"), "NORMAL"),
     (dict(buffer_capacity=8, batch_length=16), "buffer_capacity"),
+    (dict(twohot_space="log"), "twohot_space = 'log' is not one of symlog, raw"),
+    (dict(replay_critic_scale=-0.3), "replay_critic_scale must be finite and >= 0"),
+    (dict(reward_closeness_scale=float("inf")), "reward_closeness_scale must be finite"),
 ])
 def test_validate_refuses_impossible_values(changes, fragment):
     with pytest.raises(ValueError, match=fragment):

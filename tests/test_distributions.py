@@ -344,3 +344,44 @@ def test_everything_runs_on_cuda():
     assert dist.squashed_entropy().device.type == "cuda"
     dist = BoundedNormal(torch.zeros(4, 4, device=dev), torch.zeros(4, 4, device=dev))
     assert dist.log_prob(dist.sample()[1]).device.type == "cuda"
+
+
+# --- two-hot over raw-space bins (DreamerV3 2024, Config.twohot_space="raw") ---------------------------------
+def test_raw_twohot_centres_are_symexp_of_the_symlog_grid():
+    raw, log = TwoHot(space="raw"), TwoHot()
+    grid = torch.linspace(-20.0, 20.0, 255, dtype=torch.float64)
+    torch.testing.assert_close(raw.centers.double(), torch.sign(grid) * torch.expm1(grid.abs()), rtol=1e-6, atol=1e-15)
+    assert raw.centers[127] == 0.0                                # a reward of exactly 0 sits on one bin
+    assert th_weights_on_one_bin(raw, 0.0)
+
+
+def th_weights_on_one_bin(th, x):
+    return int((th.encode(torch.tensor(x)) > 0).sum()) == 1
+
+
+def test_raw_twohot_predicts_the_mean_where_symlog_pulls_towards_zero():
+    """The hand-worked example of DESIGN item 10: half the mass on +10, half on 0."""
+    for space, expected in (("raw", 5.0), ("symlog", math.expm1(math.log(11.0) / 2))):   # 2.3166
+        th = TwoHot(space=space).double()
+        probs = 0.5 * th.encode(torch.tensor(10.0, dtype=torch.float64)) + 0.5 * th.encode(
+            torch.tensor(0.0, dtype=torch.float64))
+        got = th.decode(torch.log(probs.clamp_min(1e-300)))
+        assert abs(float(got) - expected) < 1e-9, (space, float(got))
+
+
+def test_raw_twohot_encodes_linearly_between_raw_centres():
+    th = TwoHot(space="raw").double()
+    x = torch.tensor([0.3, -7.0, 10.0, 123.4, 1e12], dtype=torch.float64)
+    weights = th.encode(x)                                                     # (5, 255)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(5, dtype=torch.float64))
+    # the weighted mean of the centres is x itself (inside the range), in raw numbers
+    torch.testing.assert_close((weights * th.centers).sum(-1)[:4], x[:4], rtol=1e-12, atol=1e-12)
+    assert weights[4, -1] == 1.0                                              # beyond symexp(20): the edge bin
+    for row, value in zip(weights[:4], x[:4]):                                 # two neighbouring bins only
+        hot = row.nonzero().flatten()
+        assert len(hot) <= 2 and th.centers[hot[0]] <= value <= th.centers[hot[-1]]
+
+
+def test_twohot_space_is_checked():
+    with pytest.raises(ValueError, match="space must be one of symlog, raw"):
+        TwoHot(space="log")

@@ -229,3 +229,28 @@ def test_official_adapter_unseeded_resets_follow_the_seed(fake_official):
         return [c["seed"] for c in env.game.env.calls]
 
     assert seeds() == seeds()
+
+
+def test_closeness_scale_reweights_only_the_closeness_penalty():
+    """scale 0 leaves goals only; scale 1 is the course's reward; the info keeps the unweighted term."""
+    rewards = {}
+    for scale in (1.0, 0.0, 0.5):
+        env = make_env(opponent="weak", closeness_scale=scale)
+        env.reset(seed=3)
+        rng = np.random.default_rng(0)
+        rows = []
+        done = False
+        while not done:
+            _, reward, term, trunc, info = env.step(rng.uniform(-1, 1, 4).astype(np.float32))
+            rows.append((reward, info["reward_closeness_to_puck"], info["winner"], term))
+            done = term or trunc
+        rewards[scale] = rows
+    assert any(c < 0 for _, c, _, _ in rewards[1.0])                   # the penalty did occur in this game
+    for (r1, c1, w, term), (r0, c0, _, _), (rh, _, _, _) in zip(rewards[1.0], rewards[0.0], rewards[0.5]):
+        assert c0 == c1
+        sparse = 10.0 * w if term else 0.0
+        assert r0 == pytest.approx(sparse) and r1 == pytest.approx(sparse + c1)
+        assert rh == pytest.approx(sparse + 0.5 * c1)
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="closeness_scale must be a finite number >= 0"):
+            make_env(closeness_scale=bad)

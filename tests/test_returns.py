@@ -200,3 +200,63 @@ def test_returns_on_cuda():
     offset, scale = m(out)
     assert out.device.type == offset.device.type == scale.device.type == "cuda"
     torch.testing.assert_close(out.cpu(), lambda_returns(rewards.cpu(), values.cpu(), continues.cpu(), 0.99, 0.95))
+
+
+# --- lambda-returns along replayed real games (the official critic's replay loss) ----------------------------
+def _replay_reference(rewards, boot, last, term, gamma, lam):
+    """Float64, one number at a time, written from the definition: walk forward from t and expand."""
+    batch, steps = rewards.shape
+    out = torch.zeros(batch, steps - 1, dtype=torch.float64)
+    for b in range(batch):
+        for t in range(steps - 1):
+            # R_t = sum over k of (gamma lam)^(k) ... : expand recursively, one step at a time
+            def ret(i):
+                if i == steps - 1:
+                    return float(boot[b, i])
+                live = gamma * (0.0 if term[b, i + 1] else 1.0)
+                keep = lam * (0.0 if last[b, i + 1] else 1.0)
+                return float(rewards[b, i + 1]) + live * ((1 - keep) * float(boot[b, i + 1]) + keep * ret(i + 1))
+            out[b, t] = ret(t)
+    return out
+
+
+def test_replay_lambda_returns_match_a_float64_reference():
+    from dreamer_edu.returns import replay_lambda_returns
+    gen = torch.Generator().manual_seed(0)
+    rewards = torch.randn(3, 9, generator=gen, dtype=torch.float64)
+    boot = torch.randn(3, 9, generator=gen, dtype=torch.float64)
+    last = torch.zeros(3, 9, dtype=torch.bool)
+    term = torch.zeros(3, 9, dtype=torch.bool)
+    last[0, 4] = term[0, 4] = True          # a goal ends game one at record 4 (a new game starts at 5)
+    last[1, 6] = True                       # a time-out ends a game at record 6
+    out = replay_lambda_returns(rewards, boot, last, term, 0.97, 0.9)
+    torch.testing.assert_close(out, _replay_reference(rewards, boot, last, term, 0.97, 0.9), rtol=1e-12, atol=1e-12)
+
+
+def test_replay_lambda_returns_by_hand():
+    from dreamer_edu.returns import replay_lambda_returns
+    rewards = torch.tensor([[0.0, 1.0, 10.0, 0.0]])
+    boot = torch.tensor([[5.0, 6.0, 7.0, 8.0]])
+    no = torch.zeros(1, 4, dtype=torch.bool)
+    goal = torch.tensor([[False, False, True, False]])
+    # a goal at record 2 ends the game: R_1 = 10 exactly, R_0 = 1 + 0.5 * (0.5 * 6 + 0.5 * 10) = 5
+    out = replay_lambda_returns(rewards, boot, goal, goal, 0.5, 0.5)
+    torch.testing.assert_close(out[0, :2], torch.tensor([5.0, 10.0]))
+    # the same record as a time-out bootstraps once: R_1 = 10 + 0.5 * 7 = 13.5
+    out = replay_lambda_returns(rewards, boot, goal, no, 0.5, 0.5)
+    assert float(out[0, 1]) == 13.5
+    # lambda = 0 is one-step TD on the real rewards: R_t = r_{t+1} + gamma * boot_{t+1}
+    out = replay_lambda_returns(rewards, boot, no, no, 0.5, 0.0)
+    torch.testing.assert_close(out, rewards[:, 1:] + 0.5 * boot[:, 1:])
+
+
+def test_replay_lambda_returns_refuse_bad_shapes():
+    from dreamer_edu.returns import replay_lambda_returns
+    x = torch.zeros(2, 5)
+    flags = torch.zeros(2, 5, dtype=torch.bool)
+    with pytest.raises(ValueError, match="bootstrap must have the shape"):
+        replay_lambda_returns(x, x[:, :-1], flags, flags, 0.9, 0.9)
+    with pytest.raises(ValueError, match="T >= 2"):
+        replay_lambda_returns(x[:, :1], x[:, :1], flags[:, :1], flags[:, :1], 0.9, 0.9)
+    with pytest.raises(ValueError, match="lambda_ must be in"):
+        replay_lambda_returns(x, x, flags, flags, 0.9, 1.5)

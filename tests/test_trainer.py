@@ -228,3 +228,46 @@ def test_wall_clock_total_carries_over_resumes_and_close_releases_the_writer(tmp
     resumed.train()
     assert resumed.wall_seconds_before > first
     resumed.close()
+
+
+def _metrics(**changes):
+    m = {"behavior/entropy_mean": 5.0, "diagnostics/return_range_at_floor": 0.0, "actor/saturation": 0.1,
+         "actor/mean_std": 1.0}
+    m.update(changes)
+    return m
+
+
+def test_diagnostics_warn_when_sigma_climbs_to_its_bound(tmp_path, capsys):
+    """What the stalled hockey runs showed: the tanh-Normal's sigma rising from ~1.9 to 4.2 (bound 7.39)."""
+    trainer = Trainer(tiny_config(), tmp_path / "run", progress=False)
+    trainer._diagnose(_metrics(**{"actor/mean_std": 1.88}))
+    trainer._diagnose(_metrics(**{"actor/mean_std": 3.0}))        # 1.6x, but under half the bound 7.39
+    assert "WARNING" not in capsys.readouterr().out
+    trainer._diagnose(_metrics(**{"actor/mean_std": 4.2}))
+    out = capsys.readouterr().out
+    assert "sigma has climbed from 1.88 to 4.20 (its upper bound is 7.39)" in out and "bounded_normal" in out
+    trainer._diagnose(_metrics(**{"actor/mean_std": 4.5}))        # said once
+    assert "WARNING" not in capsys.readouterr().out
+
+
+def test_diagnostics_warn_after_a_streak_of_saturated_actions(tmp_path, capsys):
+    trainer = Trainer(tiny_config(), tmp_path / "run", progress=False)
+    for _ in range(19):
+        trainer._diagnose(_metrics(**{"actor/saturation": 0.79}))
+    trainer._diagnose(_metrics(**{"actor/saturation": 0.2}))       # the streak is broken
+    for _ in range(19):
+        trainer._diagnose(_metrics(**{"actor/saturation": 0.79}))
+    assert "WARNING" not in capsys.readouterr().out
+    trainer._diagnose(_metrics(**{"actor/saturation": 0.79}))
+    assert "79% of the actor's imagined actions sit at +-1" in capsys.readouterr().out
+
+
+def test_the_official_pieces_train_end_to_end(tmp_path):
+    """Raw-space two-hot, the critic's replay loss, online bootstrap, bounded Normal, goals-only reward."""
+    c = tiny_config(twohot_space="raw", replay_critic_scale=0.3, critic_bootstrap="online",
+                    actor_dist="bounded_normal", reward_closeness_scale=0.0)
+    trainer = Trainer(c, tmp_path / "run", progress=False)
+    trainer.train()
+    assert trainer.agent.updates >= 50 and math.isfinite(trainer.last_metrics["critic/replay_loss"])
+    assert trainer.agent.critic.twohot.space == "raw" and trainer.agent.world_model.twohot.space == "raw"
+    assert trainer.envs[0].closeness_scale == 0.0 and trainer.eval_envs[0].closeness_scale == 1.0

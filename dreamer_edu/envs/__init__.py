@@ -17,7 +17,7 @@ BACKENDS = ("builtin", "official", "auto")
 
 
 def make_env(mode="NORMAL", opponent: str | Callable = "weak", backend: str = "builtin",
-             render_mode: str | None = None) -> HockeyVsOpponent:
+             render_mode: str | None = None, closeness_scale: float = 1.0) -> HockeyVsOpponent:
     """A single-agent hockey env (18-number observation, 4-number action) against ``opponent``.
 
     ``mode``: "NORMAL", "TRAIN_SHOOTING", "TRAIN_DEFENSE" (or a ``Mode``, or 0/1/2).
@@ -26,6 +26,8 @@ def make_env(mode="NORMAL", opponent: str | Callable = "weak", backend: str = "b
     installed: ``pip install git+https://github.com/martius-lab/hockey-env.git``), or "auto" (official when
     installed, else builtin).
     ``render_mode``: None, "rgb_array" or "human".
+    ``closeness_scale``: weight of the course's closeness-to-puck penalty in the reward (1: the course's reward,
+    0: goals only); the info dict always reports the unweighted term.
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
@@ -36,7 +38,7 @@ def make_env(mode="NORMAL", opponent: str | Callable = "weak", backend: str = "b
         game = OfficialHockeyEnv(mode=mode, render_mode=render_mode)
     else:
         game = HockeyEnv(mode=mode, render_mode=render_mode)
-    return HockeyVsOpponent(opponent=opponent, game=game)
+    return HockeyVsOpponent(opponent=opponent, game=game, closeness_scale=closeness_scale)
 
 
 __all__ = ["HockeyEnv", "Mode", "BasicOpponent", "HockeyVsOpponent", "OfficialHockeyEnv", "make_env",

@@ -33,7 +33,10 @@ class HockeyVsOpponent(gym.Env):
     metadata = HockeyEnv.metadata
 
     def __init__(self, mode="NORMAL", opponent: str | Callable = "weak", render_mode: str | None = None,
-                 game: gym.Env | None = None):
+                 game: gym.Env | None = None, closeness_scale: float = 1.0):
+        if not (isinstance(closeness_scale, (int, float)) and np.isfinite(closeness_scale) and closeness_scale >= 0):
+            raise ValueError(f"closeness_scale must be a finite number >= 0, got {closeness_scale!r}")
+        self.closeness_scale = float(closeness_scale)
         self.game = game if game is not None else HockeyEnv(mode=mode, render_mode=render_mode)
         if self.game.action_space.shape != (8,):
             raise ValueError("HockeyVsOpponent needs a keep-mode game (8 joint action numbers)")
@@ -60,7 +63,10 @@ class HockeyVsOpponent(gym.Env):
     def step(self, action):
         a1 = check_action(action, 4)
         a2 = self.opponent_action()
-        return self.game.step(np.concatenate([a1, a2]))
+        obs, reward, terminated, truncated, info = self.game.step(np.concatenate([a1, a2]))
+        if self.closeness_scale != 1.0:   # the course's reward is goals (+-10) plus the closeness penalty
+            reward = float(reward) + (self.closeness_scale - 1.0) * info["reward_closeness_to_puck"]
+        return obs, reward, terminated, truncated, info
 
     def opponent_action(self) -> np.ndarray:
         """Player two's action for the current state, from its own view."""
