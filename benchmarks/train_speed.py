@@ -29,7 +29,7 @@ from dreamer_edu.config import Config
 from dreamer_edu.envs import make_env
 from dreamer_edu.imagination import imagine
 from dreamer_edu.replay import ReplayBuffer
-from dreamer_edu.games import play_game, random_actions
+from dreamer_edu.games import agent_actions, play_game, random_actions
 from dreamer_edu.speed import GRAPH_WARMUP_UPDATES
 
 
@@ -86,19 +86,12 @@ def breakdown(agent: Dreamer, buffer: ReplayBuffer, device, repeats: int = 3) ->
     return {k: float(np.median(v)) for k, v in times.items()}
 
 
-def acting_speed(agent: Dreamer, steps: int) -> float:
+def acting_speed(agent: Dreamer, games: int) -> float:
+    """Env steps/s of whole games against the weak bot, the agent sampling its actions as in training."""
     env = make_env(opponent="weak")
-    obs, _ = env.reset(seed=0)
-    state = None
-    for _ in range(3):   # warm-up (and compilation of the batch-of-one shapes)
-        agent.policy(obs, state)
+    play_game(env, 0, agent_actions(agent, explore=True))     # warm-up (and compilation of the batch-of-one shapes)
     start = time.perf_counter()
-    for _ in range(steps):
-        action, state = agent.policy(obs, state)
-        obs, _, term, trunc, _ = env.step(action)
-        if term or trunc:
-            obs, _ = env.reset()
-            state = None
+    steps = sum(play_game(env, seed, agent_actions(agent, explore=True)).steps for seed in range(1, games + 1))
     return steps / (time.perf_counter() - start)
 
 
@@ -112,7 +105,7 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=5, help="timed updates at the default config")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (default 1, the thread policy of Config.threads; 0 = torch's default)")
-    parser.add_argument("--act-steps", type=int, default=500)
+    parser.add_argument("--act-games", type=int, default=3, help="timed games of acting (each up to 250 steps)")
     parser.add_argument("--compile", action="store_true",
                         help="also time each config with torch.compile (Config.compile; the compile time is excluded)")
     parser.add_argument("--amp", action="store_true",
@@ -153,7 +146,7 @@ def main() -> None:
             torch.cuda.reset_peak_memory_stats()
         agent = Dreamer(config, device=device)
         ups = time_updates(agent, buffer, updates, device)
-        sps = acting_speed(agent, args.act_steps)
+        sps = acting_speed(agent, args.act_games)
         row = {"config": name, "params_M": round(agent.num_parameters() / 1e6, 2),
                "batch": f"{config.batch_size}x{config.batch_length}", "updates_per_s": round(ups, 3),
                "replayed_steps_per_s": round(ups * config.batch_size * config.batch_length),

@@ -16,7 +16,7 @@ from .agent import Dreamer, resolve_device
 from .checkpoint import find_checkpoint, read_checkpoint
 from .config import Config
 from .envs import make_env
-from .games import Game, play_game, random_actions
+from .games import Game, agent_actions, play_game, random_actions
 
 WILSON_Z = 1.959964  # two-sided 95%
 
@@ -166,16 +166,7 @@ def record_game(agent: Dreamer | None, path: str | Path, opponent="weak", mode: 
     from .envs import save_gif
 
     env = make_env(mode=mode, opponent=opponent, render_mode="rgb_array", backend=backend)
-    if agent is None:
-        act = random_actions(np.random.default_rng(seed))
-    else:
-        state = None
-
-        def act(obs):
-            nonlocal state
-            action, state = agent.policy(obs, state, explore=False)
-            return action
-
+    act = random_actions(np.random.default_rng(seed)) if agent is None else agent_actions(agent, explore=False)
     frames = []
     game = play_game(env, seed, act, after_step=lambda g: frames.append(env.render()))
     info = game.info

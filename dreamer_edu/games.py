@@ -93,6 +93,19 @@ def play_game(env, seed: int, act: Callable[[np.ndarray], np.ndarray],
     return game
 
 
+def agent_actions(agent, explore: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+    """A controller for one game played by ``agent`` (a ``Dreamer``) alone: it acts on each observation and
+    remembers its recurrent state between steps.  Make a new one for every game (a new game, a new memory)."""
+    state = None
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        nonlocal state
+        action, state = agent.policy(obs, state, explore=explore)
+        return action
+
+    return act
+
+
 def random_actions(rng: np.random.Generator, action_dim: int = ACTION_DIM) -> Callable[[np.ndarray], np.ndarray]:
     """A controller that ignores the observation and presses uniformly random buttons in [-1, 1]."""
     return lambda obs: rng.uniform(-1.0, 1.0, size=action_dim).astype(np.float32)

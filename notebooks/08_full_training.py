@@ -52,6 +52,7 @@ from dreamer_edu.envs import make_env
 from dreamer_edu.envs.hockey import MAX_TIMESTEPS
 from dreamer_edu.evaluate import load_agent, play_games, record_game, wilson_interval
 from dreamer_edu.experiments import collect_episodes, fill_buffer
+from dreamer_edu.games import agent_actions, play_game
 from dreamer_edu.imagination import imagine
 from dreamer_edu.trainer import EVAL_SEED, Trainer, default_run_dir
 from dreamer_edu.viz import exercises, plots
@@ -68,7 +69,7 @@ EVAL_EVERY = 400 if QUICK else 3_000       # evaluate the greedy policy this oft
 GAMES = 10 if QUICK else 50                # games per evaluation during training
 MATCH_GAMES = 4 if QUICK else 50          # games per matchup in section 6
 SPEED_UPDATES = 1 if QUICK else 5          # timed updates of the guide's config in section 7 (after one warm-up)
-SPEED_ACT_STEPS = 50 if QUICK else 500     # timed acting steps in section 7
+SPEED_ACT_GAMES = 1 if QUICK else 3       # timed games of acting in section 7 (up to 250 steps each)
 
 # %% [markdown]
 # ## 1. What the trainer does
@@ -441,9 +442,9 @@ display(Image(filename=str(gif_path)))
 # The guide trains its full configuration (`Config()`: 2.2 M parameters, batch 32 × 32, 2 million env steps)
 # against the weak bot. How long that takes depends entirely on the machine, so the next cell measures yours:
 # a few updates (`Dreamer.train_step`) of `Config()` on batches replayed from random games, after one untimed
-# warm-up update, and a few hundred steps of acting (the agent's policy plus the game). The replay ratio asks for
+# warm-up update, and whole games of acting (the agent's policy plus the game). The replay ratio asks for
 # one update per 32 env steps, so the whole loop runs at `1 / (1/acting + updates_per_env_step/updates)` env
-# steps per second. In quick mode it times only one update and 50 steps: a rough figure.
+# steps per second. In quick mode it times only one update and one game: a rough figure.
 #
 # You need not trust one short measurement: `python -m dreamer_edu train` (and `make train`) prints the same
 # estimate from its own training after the first minute, and `python benchmarks/train_speed.py` and
@@ -469,16 +470,10 @@ sync()
 updates_per_s = SPEED_UPDATES / (time.perf_counter() - start)
 
 env = make_env(opponent="weak")
-obs, _ = env.reset(seed=0)
-policy_state = None
 start = time.perf_counter()
-for _ in range(SPEED_ACT_STEPS):
-    action, policy_state = speed_agent.policy(obs, policy_state)
-    obs, _, terminated, truncated, _ = env.step(action)
-    if terminated or truncated:
-        obs, _ = env.reset()
-        policy_state = None
-acting_steps_per_s = SPEED_ACT_STEPS / (time.perf_counter() - start)
+games_played = [play_game(env, seed, agent_actions(speed_agent, explore=True)) for seed in range(SPEED_ACT_GAMES)]
+acting_steps = sum(game.steps for game in games_played)
+acting_steps_per_s = acting_steps / (time.perf_counter() - start)
 env.close()
 
 loop_steps_per_s = 1 / (1 / acting_steps_per_s + guide.updates_per_env_step / updates_per_s)

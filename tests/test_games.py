@@ -49,3 +49,25 @@ def test_a_cut_game_ends_like_a_time_limit_and_an_ended_game_refuses_steps():
     assert game.done and ep["is_last"][-1] and not ep["is_terminal"].any() and len(ep["obs"]) == 6
     with pytest.raises(RuntimeError, match="over"):
         game.step(np.zeros(ACTION_DIM, np.float32))
+
+
+def test_agent_actions_remember_the_state_within_a_game_and_start_fresh_in_the_next():
+    from dreamer_edu.agent import Dreamer
+    from dreamer_edu.config import Config
+    from dreamer_edu.envs import make_env
+    from dreamer_edu.games import agent_actions, play_game
+
+    class Spy(Dreamer):
+        def policy(self, obs, state=None, explore=True, is_first=None):
+            self.seen.append((state is None, explore))
+            return super().policy(obs, state, explore=explore, is_first=is_first)
+
+    agent = Spy(Config.quick())
+    agent.seen = []
+    env = make_env(mode="TRAIN_SHOOTING", opponent="none")
+    game = play_game(env, 0, agent_actions(agent))
+    assert len(agent.seen) == game.steps
+    assert agent.seen[0] == (True, False) and all(s == (False, False) for s in agent.seen[1:])
+    agent.seen = []
+    play_game(env, 1, agent_actions(agent, explore=True))
+    assert agent.seen[0] == (True, True)          # a new controller: a new memory
