@@ -32,6 +32,7 @@ uncertainty of one run's games), and a learning-curve figure with the same band.
 from __future__ import annotations
 
 import csv
+import json
 import math
 import re
 import shutil
@@ -46,12 +47,21 @@ INSTALL_HINT = "sweeps need Ray Tune and PyYAML, the 'sweep' extra: pip install 
 SWEEP_FILE = "sweep.yaml"        # the sweep as started, inside its directory
 TUNE_DIR = "tune"                # Tune's experiment, inside the sweep directory
 EVAL_CSV = "sweep_eval.csv"      # every opponent's results of a trial, next to its eval.csv
+FINISHED_FILE = "finished.json"  # written by a trial that spent its whole budget
 EVAL_FIELDS = ["env_steps", "opponent", "games", "win_rate", "draw_rate", "loss_rate", "mean_return"]
 SET_ELSEWHERE = {"seed": "seeds", "total_env_steps": "budget.env_steps", "eval_every_steps": "evaluation.every",
                  "eval_games": "evaluation.games"}
 SECTIONS = {"quick": None, "config": None, "variants": None, "seeds": None,
             "budget": ("env_steps", "minutes"), "evaluation": ("opponents", "games", "every")}
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]*$")
+
+
+#: ``total_env_steps`` of a trial whose budget is minutes alone: no step limit a run could reach first.
+MINUTES_ONLY_ENV_STEPS = 10**9
+
+
+class TrialStopped(RuntimeError):
+    """A trial's training run was stopped by a signal before its budget was spent (it resumes later)."""
 
 
 class SweepError(ValueError):
@@ -82,6 +92,8 @@ class Sweep:
                    "eval_games": self.games}
         if self.env_steps is not None:
             changes["total_env_steps"] = self.env_steps
+        else:
+            changes["total_env_steps"] = MINUTES_ONLY_ENV_STEPS   # only the minutes end the trial
         return base.replace(**changes)
 
     def to_dict(self) -> dict:
@@ -293,7 +305,7 @@ def run_trial(params: dict, spec: dict, sweep_dir: str) -> None:
         print(f"trial {run_dir.name}: resuming {run_dir} from its checkpoint at env step {trainer.env_steps}",
               flush=True)
     else:
-        for name in ("eval.csv", EVAL_CSV, "tb"):  # left by an attempt killed before its first checkpoint
+        for name in ("eval.csv", EVAL_CSV, "tb", FINISHED_FILE):  # left by an attempt killed before its first checkpoint
             path = run_dir / name
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
         trainer = Trainer(config, run_dir, progress=False, on_eval=on_eval)
@@ -304,10 +316,22 @@ def run_trial(params: dict, spec: dict, sweep_dir: str) -> None:
         last = {}                                 # finished before Tune could record it: report, do not rerun
         for r in _read_rows(run_dir / EVAL_CSV):
             last[r["opponent"]] = r
+        _mark_finished(run_dir, trainer)
         tune.report(_metrics(list(last.values())))
         return
     trainer.train(max_minutes=minutes)
     trainer.close()                               # (Tune may run the next trial in this same process)
+    if trainer.stop_signal is not None:           # stopped, not finished: Tune must not count it as done
+        raise TrialStopped(f"trial {run_dir.name} was stopped by {trainer.stop_signal} at env step "
+                           f"{trainer.env_steps}; its checkpoint is kept and --resume continues it")
+    _mark_finished(run_dir, trainer)
+
+
+def _mark_finished(run_dir: Path, trainer) -> None:
+    """The trial's own record that it spent its budget (what the sweep counts as finished)."""
+    (run_dir / FINISHED_FILE).write_text(json.dumps({"env_steps": trainer.env_steps,
+                                                     "updates": trainer.agent.updates,
+                                                     "wall_seconds": round(trainer.wall_seconds_before, 1)}))
 
 
 def _metrics(rows: list[dict]) -> dict:
@@ -390,15 +414,17 @@ def run_sweep(sweep: Sweep, sweep_dir: str | Path, resume: bool = False, address
         if started_ray:
             ray.shutdown()
     total = len(sweep.trials())
-    print(f"{results.num_terminated} of {total} trials finished, {results.num_errors} failed "
+    finished = sum((sweep_dir / run_dir_name(v, s) / FINISHED_FILE).exists() for v, s in sweep.trials())
+    failed = sum(1 for result in results if result.error is not None and "TrialStopped" not in repr(result.error))
+    print(f"{finished} of {total} trials finished, {failed} failed "
           f"(Tune's record: {sweep_dir / TUNE_DIR})", flush=True)
     if any(_read_rows(sweep_dir / run_dir_name(v, s) / EVAL_CSV) for v, s in sweep.trials()):
         print_results(sweep_dir)
-    if results.num_terminated + results.num_errors < total:
+    if finished + failed < total:
         print("the sweep stopped early; continue it with: "
               f"python -m dreamer_edu sweep --resume --sweep-dir {sweep_dir}")
         return 130
-    return 1 if results.num_errors else 0
+    return 1 if failed else 0
 
 
 def _trial_name(trial) -> str:

@@ -94,6 +94,16 @@ def test_grid_on_the_command_line(tmp_path):
     assert sweep.trial_config("replay_ratio=64+use_aux_heads=false", 3).use_aux_heads is False
 
 
+def test_a_minutes_budget_is_not_cut_short_by_the_configs_step_limit():
+    """Config.quick() stops at 20,000 env steps; a sweep that budgets minutes must run for its minutes."""
+    from dreamer_edu.sweep import MINUTES_ONLY_ENV_STEPS
+
+    minutes = Sweep.from_dict({"quick": True, "variants": {"a": {}}, "seeds": [0], "budget": {"minutes": 60}})
+    assert minutes.trial_config("a", 0).total_env_steps == MINUTES_ONLY_ENV_STEPS
+    steps = Sweep.from_dict({"quick": True, "variants": {"a": {}}, "seeds": [0], "budget": {"env_steps": 700}})
+    assert steps.trial_config("a", 0).total_env_steps == 700
+
+
 # --- the results table --------------------------------------------------------------------------------------
 def test_t_interval_matches_the_t_table():
     assert t_quantile_975(1) == 12.706 and abs(t_quantile_975(30) - 2.042) < 0.003
@@ -215,3 +225,41 @@ def test_tiny_sweep_killed_and_resumed_keeps_finished_trials_and_checkpoints(tmp
         assert (out / "learning_curves.png").exists()
     finally:
         _kill_processes_marked(marker)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_sweep_unfinished_and_resume_finishes_it(tmp_path):
+    """Ctrl-C (SIGINT) to a running sweep: the trial saves and is *not* counted as finished (exit code 130);
+    ``--resume`` continues it from its checkpoint to the end of its budget."""
+    pytest.importorskip("ray")
+    text = TINY.replace("seeds: [0, 1]", "seeds: [0]").replace("  online: {critic_bootstrap: online}\n", "")
+    sweep_file, out = write(tmp_path, text.replace("env_steps: 320", "env_steps: 6000")), tmp_path / "sweep"
+    marker = uuid.uuid4().hex
+    env = dict(os.environ, PYTHONPATH=str(REPO), SDL_VIDEODRIVER="dummy", MPLBACKEND="Agg",
+               DREAMER_EDU_SWEEP_TEST=marker)
+    command = [sys.executable, "-m", "dreamer_edu", "sweep", str(sweep_file), "--sweep-dir", str(out),
+               "--num-cpus", "1"]
+    run = out / "base-seed0"
+    try:
+        with (tmp_path / "first.log").open("w") as log:
+            driver = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+            deadline = time.monotonic() + 600        # a safety net only: a busy machine may be slow
+            while driver.poll() is None and _last_env_steps(run) < 160 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert driver.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
+            driver.send_signal(signal.SIGINT)
+            code = driver.wait(timeout=120)
+        first = (tmp_path / "first.log").read_text()
+        assert code == 130, first[-3000:]
+        assert "0 of 1 trials finished, 0 failed" in first and "continue it with" in first
+        assert not (run / "finished.json").exists() and (run / "checkpoint.pt").exists()
+        _kill_processes_marked(f"DREAMER_EDU_SWEEP_TEST={marker}")
+
+        result = subprocess.run(command[:4] + ["--resume", "--sweep-dir", str(out), "--num-cpus", "1"], env=env,
+                                cwd=tmp_path, capture_output=True, text=True, timeout=900)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output[-3000:]
+        assert "trial base-seed0: resuming" in output and "1 of 1 trials finished, 0 failed" in output
+        assert (run / "finished.json").exists() and _last_env_steps(run) >= 6000
+    finally:
+        _kill_processes_marked(f"DREAMER_EDU_SWEEP_TEST={marker}")
