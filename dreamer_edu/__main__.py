@@ -148,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train an agent (guide ch. 12)",
                        description="Train DreamerV3 on hockey. Checkpoints and TensorBoard logs go to --run-dir.")
-    t.add_argument("--opponent", default="weak", choices=OPPONENTS)
+    t.add_argument("--opponent", default="weak", metavar="OPPONENT",
+                   help=f"who player two is in training: {', '.join(OPPONENTS)}, or a mixture drawn per game, e.g. "
+                        "weak:0.5,strong:0.5 (evaluation then plays each of them)")
     t.add_argument("--mode", default="NORMAL", choices=MODES)
     t.add_argument("--seed", type=int, default=42)
     t.add_argument("--curriculum", default=None, metavar="MODE:STEPS,...,MODE",

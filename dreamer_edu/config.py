@@ -49,7 +49,7 @@ class Config:
     # --- environment ---------------------------------------------------------------------------
     mode: str = "NORMAL"                 # NORMAL | TRAIN_SHOOTING | TRAIN_DEFENSE (training and evaluation)
     curriculum: str = ""                 # training modes in stages, e.g. "TRAIN_SHOOTING:20000,NORMAL" (below)
-    opponent: str = "weak"               # weak | strong | none
+    opponent: str = "weak"               # weak | strong | none, or a mixture "weak:0.5,strong:0.5" (below)
     backend: str = "builtin"             # builtin | official (the course package) | auto
     seed: int = 42
     reward_closeness_scale: float = 1.0  # training reward: goals +- 10 plus this times the closeness penalty
@@ -197,6 +197,7 @@ class Config:
         self._check_choice("device", DEVICES)
         self._check_choice("mode", MODES)
         self.curriculum_stages()
+        self.opponent_mixture()
         self._check_choice("backend", BACKENDS)
         if self.threads < 0:
             raise ValueError(f"Config.threads must be >= 0 (0 = torch's default), got {self.threads}")
@@ -247,6 +248,45 @@ class Config:
                 raise ValueError(f"Config.curriculum: stage {part!r} must last a positive whole number of env steps")
             stages.append((mode, None if last else length))
         return stages
+
+    def opponent_mixture(self) -> list[tuple[str, float]]:
+        """``opponent`` as (name, probability) pairs: each training game draws its opponent from them.
+
+        ``"weak"`` is [("weak", 1.0)]; ``"weak:0.5,strong:0.5"`` trains half the games against each bot.  The
+        probabilities must be positive and sum to 1.  Evaluation plays every opponent of the mixture
+        (``eval_opponents``), the first one's result being the run's headline win rate."""
+        parts = [part.strip() for part in str(self.opponent).split(",")]
+        if len(parts) == 1 and ":" not in parts[0]:
+            if parts[0] not in OPPONENTS:
+                raise ValueError(f"Config.opponent = {self.opponent!r} is not one of {', '.join(OPPONENTS)} "
+                                 "(or a mixture such as weak:0.5,strong:0.5)")
+            return [(parts[0], 1.0)]
+        mixture = []
+        for part in parts:
+            name, colon, share = part.partition(":")
+            name = name.strip()
+            if name not in OPPONENTS:
+                raise ValueError(f"Config.opponent: unknown opponent {name!r} in {self.opponent!r}; opponents are "
+                                 f"{', '.join(OPPONENTS)}")
+            try:
+                probability = float(share) if colon else float("nan")
+            except ValueError:
+                probability = float("nan")
+            if not (math.isfinite(probability) and probability > 0):
+                raise ValueError(f"Config.opponent: {part!r} in {self.opponent!r} needs a probability > 0 "
+                                 "(NAME:P, e.g. weak:0.5,strong:0.5)")
+            if name in (n for n, _ in mixture):
+                raise ValueError(f"Config.opponent: {name!r} appears twice in {self.opponent!r}")
+            mixture.append((name, probability))
+        total = sum(p for _, p in mixture)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"Config.opponent: the probabilities in {self.opponent!r} sum to {total:g}, not 1")
+        return mixture
+
+    @property
+    def eval_opponents(self) -> list[str]:
+        """The opponents evaluation plays: every one of the mixture, in its order."""
+        return [name for name, _ in self.opponent_mixture()]
 
     def mode_at(self, env_steps: int) -> str:
         """The training mode of the curriculum stage that ``env_steps`` falls in."""

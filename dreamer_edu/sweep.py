@@ -282,8 +282,8 @@ def run_trial(params: dict, spec: dict, sweep_dir: str) -> None:
         c = trainer.config
         rows = []
         for opponent in sweep.opponents:
-            if opponent == c.opponent:            # the trainer has just played these games
-                rows.append({key: row[key] for key in EVAL_FIELDS})
+            if opponent in trainer.last_evals:    # the trainer has just played these games
+                rows.append({key: trainer.last_evals[opponent][key] for key in EVAL_FIELDS})
                 continue
             devices = [trainer.device.index or 0] if trainer.device.type == "cuda" else []
             with torch.random.fork_rng(devices=devices):      # leave the training run's random stream alone

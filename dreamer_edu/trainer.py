@@ -25,6 +25,7 @@ import csv
 import json
 import math
 import random
+import re
 import signal
 import threading
 import time
@@ -102,12 +103,12 @@ class Trainer:
 
         # training games run side by side (train_envs of them), one batched policy call per step for all
         self.train_mode = c.mode_at(0)             # the curriculum's mode (``Config.curriculum``), else ``mode``
-        self.envs = [make_env(mode=self.train_mode, opponent=c.opponent, backend=c.backend,
-                              closeness_scale=c.reward_closeness_scale)
-                     for _ in range(c.train_envs)]
+        # (one set per opponent of the mixture, ``Config.opponent``: each game draws its opponent)
+        self.envs = self._training_envs()
         # evaluation games run side by side, one batched policy call per step for all of them
-        self.eval_envs = [make_env(mode=c.mode, opponent=c.opponent, backend=c.backend)
-                          for _ in range(min(c.eval_parallel, c.eval_games))]
+        self.eval_envs = {name: [make_env(mode=c.mode, opponent=name, backend=c.backend)
+                                 for _ in range(min(c.eval_parallel, c.eval_games))]
+                          for name in c.eval_opponents}
         self.agent = Dreamer(c, OBS_DIM, ACTION_DIM, device=self.device)
         self.buffer = ReplayBuffer(c.buffer_capacity, OBS_DIM, ACTION_DIM, seed=c.seed,
                                    reward_smoother=self._reward_smoother())
@@ -115,7 +116,8 @@ class Trainer:
         self.episodes = 0
         self.update_credit = 0.0
         self.next_eval = c.eval_every_steps
-        self.last_eval: dict | None = None
+        self.last_eval: dict | None = None         # the headline (first) opponent's last evaluation row
+        self.last_evals: dict[str, dict] = {}      # ... and every opponent's, by name
         self.recent_outcomes: list[int] = []
         self.warned: set[str] = set()
         self.first_entropy: float | None = None
@@ -183,7 +185,8 @@ class Trainer:
         c = self.config
         warmup = self.episodes < c.warmup_episodes
         self._follow_curriculum()
-        games = [Game(env, seed=int(self.rng.integers(2**31))) for env in self.envs]
+        games = [Game(self.envs[name][i], seed=int(self.rng.integers(2**31)))
+                 for i, name in enumerate(self._draw_opponents())]
         state = None
         while not all(game.done for game in games):
             if self.stop_signal is not None:
@@ -207,13 +210,27 @@ class Trainer:
                     self._store(game)                                                    # 3. store
         return games
 
+    def _training_envs(self) -> dict[str, list]:
+        """``train_envs`` games side by side for each opponent of the mixture, in the current training mode."""
+        c = self.config
+        return {name: [make_env(mode=self.train_mode, opponent=name, backend=c.backend,
+                                closeness_scale=c.reward_closeness_scale) for _ in range(c.train_envs)]
+                for name in c.eval_opponents}
+
+    def _draw_opponents(self) -> list[str]:
+        """The opponent of each training game of the round: drawn from the mixture (one opponent: no draw)."""
+        mixture = self.config.opponent_mixture()
+        if len(mixture) == 1:
+            return [mixture[0][0]] * self.config.train_envs
+        names, probabilities = zip(*mixture)
+        return [names[i] for i in self.rng.choice(len(names), size=self.config.train_envs, p=probabilities)]
+
     def _follow_curriculum(self) -> None:
         """Training games in the mode of the curriculum's current stage (``Config.curriculum``)."""
         c = self.config
         if c.mode_at(self.env_steps) != self.train_mode:
             self.train_mode = c.mode_at(self.env_steps)
-            self.envs = [make_env(mode=self.train_mode, opponent=c.opponent, backend=c.backend,
-                                  closeness_scale=c.reward_closeness_scale) for _ in self.envs]
+            self.envs = self._training_envs()
             self.log(f"curriculum: training games in {self.train_mode} from env step {self.env_steps}")
 
     def _store(self, game: Game) -> None:
@@ -295,27 +312,36 @@ class Trainer:
 
     # --- evaluation -----------------------------------------------------------------------------
     def evaluate(self) -> dict:
+        """Greedy games against every opponent of ``Config.opponent`` (one row each in ``eval.csv``; all of them in
+        ``last_evals``).  Returns the first opponent's row, the run's headline result (``last_eval``)."""
         c = self.config
-        # evaluation must not shift the training run's random stream (a resumed run stays identical)
-        devices = [self.device.index or 0] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            outcome = play_games(self.agent, c.eval_games, seed=EVAL_SEED, envs=self.eval_envs)
-        row = {"env_steps": self.env_steps, "updates": self.agent.updates, "episodes": self.episodes,
-               "wall_seconds": round(self.wall_seconds(), 1), "opponent": str(c.opponent), "mode": c.mode,
-               "games": outcome.games, "win_rate": outcome.win_rate, "draw_rate": outcome.draw_rate,
-               "loss_rate": outcome.loss_rate, "mean_return": outcome.mean_return}
+        rows = {}
+        for name, envs in self.eval_envs.items():
+            # evaluation must not shift the training run's random stream (a resumed run stays identical)
+            devices = [self.device.index or 0] if self.device.type == "cuda" else []
+            with torch.random.fork_rng(devices=devices):
+                outcome = play_games(self.agent, c.eval_games, seed=EVAL_SEED, envs=envs)
+            rows[name] = {"env_steps": self.env_steps, "updates": self.agent.updates, "episodes": self.episodes,
+                          "wall_seconds": round(self.wall_seconds(), 1), "opponent": name, "mode": c.mode,
+                          "games": outcome.games, "win_rate": outcome.win_rate, "draw_rate": outcome.draw_rate,
+                          "loss_rate": outcome.loss_rate, "mean_return": outcome.mean_return}
+            vs = f" vs {name}" if len(self.eval_envs) > 1 else ""
+            self.log(f"eval at {self.env_steps} env steps ({self.agent.updates} updates){vs}: {outcome.summary()}")
         path = self.run_dir / "eval.csv"
         new = not path.exists()
         with path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
+            writer = csv.DictWriter(f, fieldnames=list(next(iter(rows.values()))))
             if new:
                 writer.writeheader()
-            writer.writerow(row)
+            writer.writerows(rows.values())
         tb = self._tensorboard()
+        row = next(iter(rows.values()))
         for key in ("win_rate", "draw_rate", "loss_rate", "mean_return"):
             tb.add_scalar(f"eval/{key}", row[key], self.env_steps)
-        self.last_eval = row
-        self.log(f"eval at {self.env_steps} env steps ({self.agent.updates} updates): {outcome.summary()}")
+            if len(rows) > 1:
+                for name, each in rows.items():
+                    tb.add_scalar(f"eval_{name}/{key}", each[key], self.env_steps)
+        self.last_eval, self.last_evals = row, rows
         if self.on_eval is not None:
             self.on_eval(self, row)
         return row
@@ -517,6 +543,7 @@ def _threads_text() -> str:
 def default_run_dir(mode: str, opponent: str, seed: int, quick: bool = False) -> Path:
     """Where ``python -m dreamer_edu train`` (and ``make train``) puts a run unless ``--run-dir`` says otherwise:
     ``runs/<mode>-<opponent>-seed<seed>`` (``-quick`` added for ``--quick``), relative to the folder it starts in."""
+    opponent = re.sub(r"[^A-Za-z0-9.]+", "-", opponent)     # a mixture "weak:0.5,strong:0.5" -> weak-0.5-strong-0.5
     return Path("runs") / f"{mode.lower()}-{opponent}-seed{seed}{'-quick' if quick else ''}"
 
 

@@ -143,3 +143,11 @@ def test_a_run_dir_that_is_a_file_is_one_line(tmp_path, resume):
 def test_a_bad_curriculum_is_one_line(tmp_path):
     result = run_cli("train", "--quick", "--run-dir", str(tmp_path / "r"), "--curriculum", "SHOOTING:100,NORMAL")
     assert result.returncode == 2 and "unknown mode 'SHOOTING'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_bad_opponent_mixture_is_one_line(tmp_path):
+    result = run_cli("train", "--quick", "--run-dir", str(tmp_path / "r"), "--steps", "10",
+                     "--opponent", "weak:0.5,strong:0.6")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert "weak:0.5,strong:0.6" in lines[0] and "sum to 1.1, not 1" in lines[0]

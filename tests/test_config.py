@@ -128,3 +128,28 @@ def test_curriculum_stages_and_the_mode_at_each_env_step():
 def test_bad_curricula_are_refused_naming_the_stage(bad, words):
     with pytest.raises(ValueError, match=words):
         Config(curriculum=bad).validate()
+
+
+def test_opponent_mixtures_parse_into_names_and_probabilities():
+    assert Config().opponent_mixture() == [("weak", 1.0)] and Config().eval_opponents == ["weak"]
+    mix = Config(opponent="weak:0.25, strong:0.75")
+    assert mix.opponent_mixture() == [("weak", 0.25), ("strong", 0.75)]
+    assert mix.eval_opponents == ["weak", "strong"]
+    assert Config(opponent="strong:1").opponent_mixture() == [("strong", 1.0)]
+    mix.validate()
+
+
+@pytest.mark.parametrize("opponent, words", [
+    ("medium", "'medium' is not one of weak, strong, none"),
+    ("weak:0.5,medium:0.5", "unknown opponent 'medium'"),
+    ("weak:0.5,strong:0.4", "sum to 0.9, not 1"),
+    ("weak:0.5,strong", "'strong' in 'weak:0.5,strong' needs a probability > 0"),
+    ("weak:half,strong:0.5", "needs a probability > 0"),
+    ("weak:-0.5,strong:1.5", "needs a probability > 0"),
+    ("weak:0.5,weak:0.5", "'weak' appears twice"),
+    ("", "'' is not one of"),
+])
+def test_bad_opponent_mixtures_are_one_line_naming_the_value(opponent, words):
+    with pytest.raises(ValueError, match=words) as err:
+        Config(opponent=opponent).validate()
+    assert "\n" not in str(err.value)

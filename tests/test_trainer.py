@@ -270,4 +270,32 @@ def test_the_official_pieces_train_end_to_end(tmp_path):
     trainer.train()
     assert trainer.agent.updates >= 50 and math.isfinite(trainer.last_metrics["critic/replay_loss"])
     assert trainer.agent.critic.twohot.space == "raw" and trainer.agent.world_model.twohot.space == "raw"
-    assert trainer.envs[0].closeness_scale == 0.0 and trainer.eval_envs[0].closeness_scale == 1.0
+    assert trainer.envs["none"][0].closeness_scale == 0.0 and trainer.eval_envs["none"][0].closeness_scale == 1.0
+
+
+def test_a_mixture_of_opponents_draws_each_training_game_and_evaluates_against_each(tmp_path):
+    c = tiny_config(mode="NORMAL", opponent="weak:0.5,none:0.5", train_envs=2, total_env_steps=600,
+                    eval_every_steps=10_000)
+    trainer = Trainer(c, tmp_path / "run", progress=False)
+    drawn = []
+    original = trainer._draw_opponents
+    trainer._draw_opponents = lambda: drawn.append(original()) or drawn[-1]
+    trainer.train()
+    names = [name for round_ in drawn for name in round_]
+    assert set(names) == {"weak", "none"} and len(names) == 2 * len(drawn) >= 4
+    rows = list(csv.DictReader((tmp_path / "run" / "eval.csv").open()))
+    assert [r["opponent"] for r in rows] == ["weak", "none"]                # one evaluation, both opponents
+    assert trainer.last_eval["opponent"] == "weak" and set(trainer.last_evals) == {"weak", "none"}
+
+
+def test_a_mixture_run_resumes_exactly(tmp_path):
+    c = dict(mode="NORMAL", opponent="weak:0.5,strong:0.5", eval_every_steps=10_000)
+    straight = Trainer(tiny_config(total_env_steps=700, **c), tmp_path / "a", progress=False)
+    straight.train()
+    first = Trainer(tiny_config(total_env_steps=300, **c), tmp_path / "b", progress=False)
+    first.train()
+    resumed = Trainer(Config(), tmp_path / "b", resume=True, progress=False, total_env_steps=700)
+    resumed.train()
+    assert resumed.env_steps == straight.env_steps and resumed.episodes == straight.episodes
+    for (name, p), q in zip(straight.agent.state_dict().items(), resumed.agent.state_dict().values()):
+        assert torch.equal(p, q), name
