@@ -240,3 +240,41 @@ def test_quick_figures_never_go_to_the_repository(monkeypatch):
     monkeypatch.delenv("DREAMER_EDU_FIGURES", raising=False)
     full = plots.figure_path("00_test", "figure", quick=False)
     assert full.parent == plots.figures_dir() == repo / "my_notebooks" / "figures"   # git-ignored, not figures/
+
+
+# ------------------------------------------------------------------------- write-it-yourself checks, source
+def test_check_function_verdicts(capsys):
+    from dreamer_edu.distributions import symlog
+
+    def inputs(g):
+        return (torch.randn(7, generator=g) * 10,)
+
+    def unanswered(x):
+        raise NotImplementedError
+
+    assert exercises.check_function(unanswered, symlog, inputs) is None
+    assert "not answered yet" in capsys.readouterr().out
+    assert exercises.check_function(lambda x: None, symlog, inputs) is None
+    assert exercises.check_function(lambda x: torch.sign(x) * torch.log(1 + x.abs()), symlog, inputs) is True
+    assert "agree on 5 random inputs" in capsys.readouterr().out
+    assert exercises.check_function(lambda x: torch.log1p(x.abs()), symlog, inputs) is False   # forgot the sign
+    out = capsys.readouterr().out
+    assert "differs at index" in out and "of 7 numbers differ" in out
+    assert exercises.check_function(lambda x: x[:3], symlog, inputs) is False
+    assert "shape (3,), expected (7,)" in capsys.readouterr().out
+    assert exercises.check_function(lambda x: 1 / 0, symlog, inputs) is False
+    assert "ZeroDivisionError" in capsys.readouterr().out
+    # several outputs (a tuple or a NamedTuple) are compared one by one
+    assert exercises.check_function(lambda x: (x, 2 * x), lambda x: (x, 2 * x), inputs) is True
+    assert exercises.check_function(lambda x: (x, 3 * x), lambda x: (x, 2 * x), inputs) is False
+    assert "output 1 differs" in capsys.readouterr().out
+
+
+def test_source_of_is_the_packages_own_code():
+    import inspect
+
+    from dreamer_edu.returns import lambda_returns
+
+    text = exercises.source_of(lambda_returns)
+    assert text.startswith("# dreamer_edu.returns.lambda_returns\n")
+    assert inspect.getsource(lambda_returns) in text

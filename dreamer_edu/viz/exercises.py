@@ -1,12 +1,20 @@
-"""Answer checks for the notebooks' exercises (guide ch. 6-10).
+"""The notebooks' exercises: reading the package's code, writing it yourself, and checking (guide ch. 3-12).
 
-Each ``check_answer_*`` takes the student's answer, prints whether it is right (or "not answered yet" for
-``None``) and returns True, False or None.  The expected values are computed from the package's own code, not
-typed in, so a check cannot drift from the code it is about.
+* ``show_source(fn, ...)`` shows the package's own source of a function or class in the notebook, so the code a
+  student reads there is the code that runs (one copy of every line).
+* ``check_function(yours, reference, make_inputs)`` is the check cell of a write-it-yourself exercise: it calls
+  both functions on the same random inputs and says whether they agree, or where they first differ.  A function
+  that still ``raise NotImplementedError`` (or returns None) is "not answered yet", never an error.
+* Each ``check_answer_*`` takes a number the student worked out, prints whether it is right (or "not answered
+  yet" for ``None``) and returns True, False or None.  The expected values are computed from the package's own
+  code, not typed in, so a check cannot drift from the code it is about.
 """
 from __future__ import annotations
 
+import inspect
 import math
+import textwrap
+from typing import Callable
 
 import torch
 
@@ -14,6 +22,88 @@ from ..config import Config
 from ..distributions import HALF_LOG_2PIE, TwoHot, bounded_log_std
 
 NOT_ANSWERED = "not answered yet: replace None with your answer and run this cell again"
+NOT_WRITTEN = "not answered yet: write the function's body (in place of `raise NotImplementedError`) and run again"
+
+
+# ------------------------------------------------------------------------------------------ reading the code
+def source_of(*objects) -> str:
+    """The package's source of each function or class, as it is on disk, with the file it lives in."""
+    parts = []
+    for obj in objects:
+        target = inspect.unwrap(obj)
+        module = inspect.getmodule(target)
+        where = module.__name__ if module is not None else "?"
+        parts.append(f"# {where}.{target.__qualname__}\n" + textwrap.dedent(inspect.getsource(target)))
+    return "\n\n".join(parts)
+
+
+def show_source(*objects) -> str:
+    """Show ``source_of(*objects)`` in the notebook (highlighted in JupyterLab, plain text elsewhere)."""
+    code = source_of(*objects)
+    try:
+        from IPython import get_ipython
+        from IPython.display import Code, display
+    except ImportError:
+        print(code)
+        return code
+    if get_ipython() is None:
+        print(code)
+    else:
+        display(Code(code, language="python"))
+    return code
+
+
+# ------------------------------------------------------------------------------------ writing it yourself
+def _as_tensors(value):
+    if isinstance(value, torch.Tensor):
+        return (value,)
+    if isinstance(value, (tuple, list)):
+        return tuple(t for v in value for t in _as_tensors(v))
+    if hasattr(value, "_fields"):                     # a NamedTuple of tensors
+        return tuple(t for v in value for t in _as_tensors(v))
+    return (torch.as_tensor(value),)
+
+
+def check_function(yours: Callable, reference: Callable, make_inputs: Callable[[torch.Generator], tuple],
+                   trials: int = 5, atol: float = 1e-5, rtol: float = 1e-4, seed: int = 0) -> bool | None:
+    """Call ``yours(*inputs)`` and ``reference(*inputs)`` on ``trials`` random inputs from
+    ``make_inputs(generator)`` and compare every output tensor.  Prints the verdict; returns True (they agree),
+    False (they differ: the first difference is printed) or None (not answered yet)."""
+    generator = torch.Generator().manual_seed(seed)
+    for trial in range(trials):
+        inputs = make_inputs(generator)
+        try:
+            got = yours(*inputs)
+        except NotImplementedError:
+            print(NOT_WRITTEN)
+            return None
+        except Exception as err:                      # the student's code failed: say how, do not stop the notebook
+            print(f"not quite: your function raised {type(err).__name__}: {err}")
+            return False
+        if got is None:
+            print(NOT_WRITTEN)
+            return None
+        want = reference(*inputs)
+        got_t, want_t = _as_tensors(got), _as_tensors(want)
+        if len(got_t) != len(want_t):
+            print(f"not quite: expected {len(want_t)} output tensor(s), got {len(got_t)}")
+            return False
+        for k, (g, w) in enumerate(zip(got_t, want_t)):
+            if tuple(g.shape) != tuple(w.shape):
+                print(f"not quite: output {k} has shape {tuple(g.shape)}, expected {tuple(w.shape)} "
+                      f"(trial {trial + 1})")
+                return False
+            g, w = g.detach().double(), w.detach().double()
+            close = torch.isclose(g, w, atol=atol, rtol=rtol) | (torch.isnan(g) & torch.isnan(w))
+            if not bool(close.all()):
+                bad = int((~close).flatten().nonzero()[0])
+                index = tuple(int(i) for i in torch.unravel_index(torch.tensor(bad), w.shape)) if w.ndim else ()
+                print(f"not quite: output {k} differs at index {index} on trial {trial + 1}: yours "
+                      f"{g.flatten()[bad].item():.6g}, the package's {w.flatten()[bad].item():.6g} "
+                      f"({int((~close).sum())} of {close.numel()} numbers differ)")
+                return False
+    print(f"correct: yours and the package's agree on {trials} random inputs")
+    return True
 
 
 def _check(answer, expected, tol: float, hint: str, *, relative: bool = False) -> bool | None:
