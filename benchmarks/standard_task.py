@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Iterator
 
 import gymnasium as gym
 import numpy as np
@@ -42,7 +43,8 @@ def pendulum_config(**changes) -> Config:
 
 
 def make_pendulum() -> gym.Env:
-    return RescaleAction(gym.make("Pendulum-v1"), -1.0, 1.0)
+    bound = np.ones(ACTION_DIM, np.float32)
+    return RescaleAction(gym.make("Pendulum-v1"), -bound, bound)
 
 
 def greedy_return(agent: Dreamer, games: int, seed: int) -> float:
@@ -52,14 +54,14 @@ def greedy_return(agent: Dreamer, games: int, seed: int) -> float:
     return float(np.mean([game.total_reward for game in played]))
 
 
-def train_pendulum(config: Config, env_steps: int, eval_every: int, eval_games: int = 5) -> list[dict]:
-    """Train from scratch for ``env_steps``; returns one row per evaluation (env steps, updates, return, time)."""
+def train_pendulum(config: Config, env_steps: int, eval_every: int, eval_games: int = 5) -> Iterator[dict]:
+    """Train from scratch for ``env_steps``; yields one row per evaluation (env steps, updates, return, time)."""
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     env = make_pendulum()
     agent = Dreamer(config, OBS_DIM, ACTION_DIM)
     buffer = ReplayBuffer(config.buffer_capacity, OBS_DIM, ACTION_DIM, seed=config.seed)
-    steps, credit, games, next_eval, rows = 0, 0.0, 0, eval_every, []
+    steps, credit, games, next_eval = 0, 0.0, 0, eval_every
     start = time.perf_counter()
     while steps < env_steps:
         warmup = games < config.warmup_episodes
@@ -77,10 +79,9 @@ def train_pendulum(config: Config, env_steps: int, eval_every: int, eval_games: 
         games += 1
         if steps >= next_eval:                                                            # evaluate
             next_eval += eval_every
-            rows.append({"env_steps": steps, "updates": agent.updates,
-                         "greedy_return": round(greedy_return(agent, eval_games, seed=10_000), 1),
-                         "minutes": round((time.perf_counter() - start) / 60, 2)})
-    return rows
+            yield {"env_steps": steps, "updates": agent.updates,
+                   "greedy_return": round(greedy_return(agent, eval_games, seed=10_000), 1),
+                   "minutes": round((time.perf_counter() - start) / 60, 2)}
 
 
 def main() -> None:

@@ -581,6 +581,22 @@ def load_results(sweep_dir: str | Path):
     return sweep, df
 
 
+def curve_points(df):
+    """Every evaluation point of every trial with win, draw and loss rates and their 95% Wilson intervals over
+    that point's games (the learning-curve CSV): how sure one point of one seed is, next to the seeds' spread."""
+    from .evaluate import wilson_interval
+
+    out = df.sort_values(["variant", "opponent", "seed", "env_steps"]).reset_index(drop=True)
+    for outcome in ("win", "draw", "loss"):
+        counts = (out[f"{outcome}_rate"] * out["games"]).round().astype(int)
+        bounds = [wilson_interval(k, n) for k, n in zip(counts, out["games"])]
+        out[f"{outcome}_low"] = [low for low, _ in bounds]
+        out[f"{outcome}_high"] = [high for _, high in bounds]
+    columns = ["variant", "seed", "opponent", "step", "env_steps", "games"]
+    columns += [f"{o}{suffix}" for o in ("win", "draw", "loss") for suffix in ("_rate", "_low", "_high")]
+    return out[columns + ["mean_return"]]
+
+
 def summarize(sweep: Sweep, df):
     """Per variant and opponent: seeds with results, mean final env steps, and the final and best win rates
     as mean over seeds with a 95% t interval over seeds (clipped to [0, 1])."""
@@ -648,5 +664,9 @@ def print_results(sweep_dir: str | Path, csv_path: str | Path | None = None,
     print(format_table(table, sweep_dir))
     csv_path = Path(csv_path) if csv_path else sweep_dir / "results.csv"
     table.to_csv(csv_path, index=False)
+    curves = curve_points(df)
+    curves_path = csv_path.with_name("curves.csv")
+    curves.to_csv(curves_path, index=False)
     figure = plot_learning_curves(sweep, df, figure or sweep_dir / "learning_curves.png")
-    print(f"table: {csv_path}  figure: {figure}")
+    print(f"table: {csv_path}  every evaluation with 95% Wilson intervals over its games: {curves_path}  "
+          f"figure: {figure}")

@@ -140,6 +140,14 @@ def test_results_table_and_figure_from_written_csvs(tmp_path, capsys):
     assert float(online["final_win"]) == pytest.approx(0.8)
     assert float(online["best_win"]) == pytest.approx(0.9)       # best of seed 0 is 0.8, of seed 1 is 1.0
     assert figure.exists() and figure.stat().st_size > 10_000
+    # the learning-curve CSV: every point of every seed, with Wilson intervals over its 5 games
+    from dreamer_edu.evaluate import wilson_interval
+    points = list(csv.DictReader((tmp_path / "curves.csv").open()))
+    assert len(points) == 4 * 3 * 2
+    first = points[0]
+    assert (first["variant"], first["seed"], first["opponent"], first["env_steps"]) == ("base", "0", "none", "170")
+    assert (float(first["win_low"]), float(first["win_high"])) == pytest.approx(wilson_interval(4, 5))
+    assert (float(first["draw_low"]), float(first["draw_high"])) == pytest.approx(wilson_interval(1, 5))
 
 
 # --- a real sweep, killed and resumed -----------------------------------------------------------------------
