@@ -24,6 +24,10 @@ class CheckpointError(RuntimeError):
     """A checkpoint is missing, unreadable, or not one of ours."""
 
 
+#: Where the shipped agents live: ``checkpoints/`` at the top of the repository.
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+
+
 def atomic_torch_save(obj, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,13 +65,25 @@ def finish_interrupted_save(run_dir: str | Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
+def shipped_agents() -> list[str]:
+    """Names of the trained agents that come with the repository (``checkpoints/<name>/checkpoint.pt``, each with
+    a ``MODEL_CARD.md`` beside it); ``evaluate`` and ``play`` take them by name."""
+    if not SHIPPED_DIR.is_dir():
+        return []
+    return sorted(d.name for d in SHIPPED_DIR.iterdir() if (d / CHECKPOINT_NAME).is_file())
+
+
 def find_checkpoint(path: str | Path) -> Path:
-    """A run directory (containing checkpoint.pt) or a checkpoint file -> the file."""
+    """A run directory (containing checkpoint.pt), a checkpoint file, or the name of a shipped agent -> the file."""
     path = Path(path)
+    if not path.exists() and len(path.parts) == 1 and path.name in shipped_agents():
+        path = SHIPPED_DIR / path.name
     if path.is_dir():
         path = path / CHECKPOINT_NAME
     if not path.exists():
-        raise CheckpointError(f"{path}: no such checkpoint (expected a run directory or a {CHECKPOINT_NAME} file)")
+        names = ", ".join(shipped_agents()) or "none"
+        raise CheckpointError(f"{path}: no such checkpoint (expected a run directory, a {CHECKPOINT_NAME} file or "
+                              f"the name of a shipped agent: {names})")
     return path
 
 

@@ -158,3 +158,28 @@ def test_policy_refuses_non_finite_or_misshaped_observations():
         agent.policy(np.zeros((2, 17), np.float32))
     action, _ = agent.policy(np.zeros(18, np.float32))
     assert action.shape == (4,) and np.all(np.abs(action) <= 1)
+
+
+def test_a_shipped_agent_is_found_by_its_short_name(tmp_path, monkeypatch):
+    import shutil
+
+    from dreamer_edu import checkpoint
+    from dreamer_edu.config import Config
+    from dreamer_edu.evaluate import load_agent
+    from dreamer_edu.trainer import Trainer
+
+    run = tmp_path / "run"
+    Trainer(Config.quick(mode="TRAIN_SHOOTING", opponent="none", warmup_episodes=1, total_env_steps=100,
+                         eval_games=1), run, progress=False).train()
+    shipped = tmp_path / "checkpoints"
+    (shipped / "tiny-agent").mkdir(parents=True)
+    shutil.copy(run / "checkpoint.pt", shipped / "tiny-agent" / "checkpoint.pt")
+    (shipped / "not-an-agent").mkdir()                          # no checkpoint inside: not listed
+    monkeypatch.setattr(checkpoint, "SHIPPED_DIR", shipped)
+    monkeypatch.chdir(tmp_path / "checkpoints" / "not-an-agent")   # the name is not a path from here
+    assert checkpoint.shipped_agents() == ["tiny-agent"]
+    assert checkpoint.find_checkpoint("tiny-agent") == shipped / "tiny-agent" / "checkpoint.pt"
+    agent, config, counters = load_agent("tiny-agent")
+    assert counters["env_steps"] >= 100 and config.mode == "TRAIN_SHOOTING"
+    with pytest.raises(checkpoint.CheckpointError, match="the name of a shipped agent: tiny-agent"):
+        checkpoint.find_checkpoint("no-such-agent")
