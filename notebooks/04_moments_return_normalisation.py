@@ -29,6 +29,8 @@
 # percentiles, what the EMA does early on, why the floor, and why the fixed η then works.
 
 # %%
+import math
+
 import numpy as np
 import pandas as pd
 import torch
@@ -36,6 +38,7 @@ import torch
 from dreamer_edu.config import Config
 from dreamer_edu.returns import Moments, normalized_advantages
 from dreamer_edu.viz import exercises, plots, widgets
+from dreamer_edu.viz.exercises import check_function, show_source
 from dreamer_edu.viz.setup import notebook_setup
 
 QUICK, DEVICE = notebook_setup()     # quick mode (DREAMER_EDU_QUICK=1), seeds, one torch thread, the device
@@ -45,6 +48,23 @@ NAME = "04_moments_return_normalisation"
 config = Config()
 print(f"Moments: decay {config.return_norm_decay}, percentiles {config.return_norm_low}/{config.return_norm_high}, "
       f"floor {config.return_norm_floor}; entropy scale {config.entropy_scale}")
+
+# %% [markdown]
+# ## 0. The formula in code
+#
+# Here is the package's `Moments` module, the code the agent runs during training, shown straight from its source
+# file. Read it next to the formula above:
+#
+# * `torch.quantile(x, levels)` gives this batch's P5 and P95 in one call;
+# * `ema.lerp_(new, 1 − decay)` is the EMA step `ema ← decay · ema + (1 − decay) · new`, done in place on the
+#   module's two buffers (so they are saved in a checkpoint and move to the GPU together with the module);
+# * `torch.clamp(high − low, min=floor)` is the `max(floor, …)`.
+#
+# `normalized_advantages` then divides `R_t − V_t` by S. DreamerV3 shifts returns and values by the same offset
+# (the EMA of P5) before dividing, but in the difference the offset cancels, so only S is left.
+
+# %%
+show_source(Moments, normalized_advantages);
 
 # %% [markdown]
 # ## 1. Why percentiles?
@@ -69,10 +89,12 @@ table = pd.DataFrame({"clean batch": spreads(batch), "one outlier of 1000": spre
 table["change (%)"] = 100 * (table["one outlier of 1000"] / table["clean batch"] - 1)
 table.round(2)
 
+# %% [markdown]
+# One extreme rollout moves the full range by more than 5000% and the standard deviation by more than 200%; the
+# percentile range moves by less than 1%:
+
 # %%
 assert abs(table.loc["P95 - P5", "change (%)"]) < 1.0          # the percentile range barely notices
-assert table.loc["max - min", "change (%)"] > 5000              # the full range is ruined
-assert table.loc["4 x std", "change (%)"] > 200                 # and so is the standard deviation
 
 # %% [markdown]
 # ## 2. The moving average starts at zero
@@ -84,14 +106,13 @@ assert table.loc["4 x std", "change (%)"] > 200                 # and so is the 
 
 # %%
 batch = torch.linspace(-100 / 9, 100 / 9, 1001)               # a batch whose P5 is exactly -10, P95 exactly +10
-assert torch.allclose(torch.quantile(batch, torch.tensor([0.05, 0.95])), torch.tensor([-10.0, 10.0]), atol=1e-4)
+print(f"P5, P95 of the batch: {torch.quantile(batch, torch.tensor([0.05, 0.95])).numpy().round(4)}")
 moments = Moments(decay=0.99, floor=1.0)
 scales = np.array([float(moments(batch)[1]) for _ in range(300)])
 n = np.arange(1, 301)
 expected = np.maximum(1.0, 20.0 * (1.0 - 0.99 ** n))
-assert np.allclose(scales, expected, rtol=1e-4)
+assert np.allclose(scales, expected, rtol=1e-4)                # S_n = max(1, 20 (1 - 0.99^n)), update by update
 print(f"S after 1, 10, 100, 300 updates: {scales[[0, 9, 99, 299]].round(2)} (the batch's own range is 20)")
-assert abs(scales[99] - 20 * (1 - 0.99 ** 100)) < 1e-3 and 12.5 < scales[99] < 13.0
 
 # %% [markdown]
 # ## 3. Why the floor?
@@ -112,8 +133,7 @@ adv_no_floor = normalized_advantages(returns, values, s_no_floor)
 adv_floor = normalized_advantages(returns, values, s_floor)
 print(f"S without floor {float(s_no_floor):.4f} -> advantage std {float(adv_no_floor.std()):.3f}")
 print(f"S with floor    {float(s_floor):.4f} -> advantage std {float(adv_floor.std()):.4f}")
-assert float(s_floor) == 1.0 and float(s_no_floor) < 0.05
-assert adv_no_floor.std() > 0.2 and adv_floor.std() < 0.02
+assert adv_no_floor.std() > 0.2 and adv_floor.std() < 0.02    # without the floor, noise becomes "signal"
 
 # %% [markdown]
 # ## 4. Advantages under two reward scales, and why a fixed η works
@@ -138,11 +158,12 @@ ratios.round(6)
 
 # %%
 ratio = ratios["ratio"]
+print(f"raw: ratio at reward scale 1 / at 100 = {ratio[1.0, False] / ratio[100.0, False]:.2f}; "
+      f"normalised: {ratio[1.0, True] / ratio[100.0, True]:.4f}")
+print(f"S at reward scale 0.01, 1, 100: {[round(float(ratios.loc[(s, True), 'S']), 3) for s in (0.01, 1.0, 100.0)]}; "
+      f"normalised ratio at 0.01 is {ratio[0.01, True] / ratio[1.0, True]:.1f} times the one at 1")
 assert abs(ratio[1.0, False] / ratio[100.0, False] - 100.0) < 0.1          # raw: 100x less weight on entropy
 assert abs(ratio[1.0, True] / ratio[100.0, True] - 1.0) < 1e-3             # normalised: the same balance
-assert ratios.loc[(1.0, True), "S"] > 1.0 and ratios.loc[(100.0, True), "S"] > 1.0
-assert ratios.loc[(0.01, True), "S"] == 1.0                                # tiny returns: S at the floor ...
-assert ratio[0.01, True] > 5 * ratio[1.0, True]                           # ... and entropy weighs more
 
 # %% [markdown]
 # ## 5. Explorer: S over a training run
@@ -163,16 +184,17 @@ explorer
 
 # %%
 quiet = widgets.set_controls(explorer, decay=0.99, goal_probability=0.0, floor=1.0)
-assert quiet["at_floor_fraction"] == 1.0 and quiet["scale"] == 1.0
+print(f"no goals: final S = {quiet['scale']:.2f}, at the floor {quiet['at_floor_fraction']:.0%}")
 rare = widgets.set_controls(explorer, goal_probability=0.05)
 assert rare["at_floor_fraction"] == 1.0                                     # goals in 5% of returns: invisible
 frequent = widgets.set_controls(explorer, goal_probability=0.3)
-print(f"goal probability 0.3: final S = {frequent['scale']:.2f}, at the floor {frequent['at_floor_fraction']:.0%}")
-assert 17.0 < frequent["scale"] < 21.0                                      # P95 - P5 of the batches is 20
+print(f"goal probability 0.3: final S = {frequent['scale']:.2f}, at the floor {frequent['at_floor_fraction']:.0%} "
+      "(P95 - P5 of these batches is 20)")
 for decay in (0.9, 0.99):                                                   # 63% of the way after 1/(1-decay)
     trace = widgets.set_controls(explorer, decay=decay)
     after = trace["scale_trace"][trace["goals_from"] + round(1 / (1 - decay)) - 1]
-    assert abs(after / (20 * (1 - np.exp(-1))) - 1) < 0.1, decay
+    print(f"decay {decay}: S after 1/(1 - decay) = {round(1 / (1 - decay))} updates with goals: {after:.2f} "
+          f"({after / 20:.0%} of 20; 1 - 1/e = {1 - np.exp(-1):.0%})")
 widgets.set_controls(explorer, decay=0.99)
 fig = plots.plot_moments_trace(frequent, path=plots.figure_path(NAME, "moments_trace", QUICK))
 
@@ -201,3 +223,39 @@ exercises.check_answer_advantage_factor(answer_2)
 # %%
 answer_3 = None   # a number
 exercises.check_answer_scale_small_returns(answer_3)
+
+# %% [markdown]
+# **4. Write it yourself.** One update of `Moments`, as a plain function. Given a batch of returns and the two EMAs
+# before the update, return `(offset, scale)` after it: the updated EMA of P5, and S. Try it without scrolling
+# back to the source.
+
+# %%
+def my_moments_step(returns, low_ema, high_ema, decay, floor):
+    """returns: a tensor of any shape; low_ema, high_ema: 0-dim tensors; decay, floor: numbers.
+    -> (offset, scale), two 0-dim tensors."""
+    # Hint: torch.quantile can compute two levels at once (flatten the returns first). Move each EMA a fraction
+    # (1 - decay) of the way towards this batch's percentile, and measure S on the *updated* EMAs.
+    raise NotImplementedError
+
+
+# %%
+def package_moments_step(returns, low_ema, high_ema, decay, floor):
+    """The package's answer: a fresh Moments whose two EMAs are set to the given values, called once."""
+    module = Moments(decay=decay, floor=floor)
+    module.low_ema.fill_(low_ema)
+    module.high_ema.fill_(high_ema)
+    return module(returns)
+
+
+def moments_inputs(generator):
+    """A random batch of returns, EMAs, decay and floor; the returns' spread runs from tiny (S at the floor) to big."""
+    spread = math.exp(6 * torch.rand((), generator=generator).item() - 3)          # 0.05 .. 20
+    returns = spread * torch.randn(16, 15, generator=generator) + torch.randn((), generator=generator)
+    low_ema = spread * torch.randn((), generator=generator)
+    high_ema = low_ema + 4 * spread * torch.rand((), generator=generator)
+    decay = 0.5 + 0.499 * torch.rand((), generator=generator).item()
+    floor = 0.5 + 2 * torch.rand((), generator=generator).item()
+    return returns, low_ema, high_ema, decay, floor
+
+
+check_function(my_moments_step, package_moments_step, moments_inputs)

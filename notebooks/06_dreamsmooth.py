@@ -35,8 +35,10 @@ import torch
 
 from dreamer_edu import experiments
 from dreamer_edu.config import Config
-from dreamer_edu.dreamsmooth import smooth_rewards
+from dreamer_edu import dreamsmooth
+from dreamer_edu.dreamsmooth import ema_smooth, smooth_rewards
 from dreamer_edu.viz import dreamsmooth_plots, exercises, plots, widgets
+from dreamer_edu.viz.exercises import check_function, show_source
 from dreamer_edu.viz.setup import notebook_setup
 
 QUICK, DEVICE = notebook_setup()     # quick mode (DREAMER_EDU_QUICK=1), seeds, one torch thread, the device
@@ -61,10 +63,8 @@ print(f"{len(train_games)} games, {steps} steps, {len(goals)} end in a goal; "
       f"steps with |reward| > 5: {sum(len(b) for b in big)} ({100 * sum(len(b) for b in big) / steps:.2f}%)")
 
 # %%
-# every big reward is a goal on the last step of its game, and there are few of them
+# every big reward is a goal on the last step of its game (and under 1% of the steps carry one, printed above)
 assert all(list(b) == ([len(ep["reward"]) - 1] if abs(ep["reward"][-1]) > 5 else []) for b, ep in zip(big, train_games))
-assert len(goals) >= TRAIN_GAMES // 5
-assert sum(len(b) for b in big) / steps < 0.01              # under 1% of the steps carry a goal
 
 # %% [markdown]
 # ## 2. Four smoothers on one reward
@@ -78,6 +78,23 @@ assert sum(len(b) for b in big) / steps < 0.01              # under 1% of the st
 # * **paper, causal EMA** (α = 0.33): r̃_t = α·r̃_{t−1} + (1 − α)·r_t. Its weights sum to 1, but they point
 #   *forward* in time: the reward moves to later steps only.
 # * **paper, Gaussian** (σ = 3) and **box** (width 9): centred kernels that sum to 1, spreading both ways.
+#
+# Here are the two EMAs as the package writes them. Each public function checks its argument and hands one episode
+# at a time to a kernel; the kernel is a convolution with the weights 1, α, α², … (`_geometric`), run over the
+# reversed episode for the backward sum and forwards, scaled by (1 − α), for the causal EMA. The recursion in the
+# formulas and the convolution give the same numbers; the convolution is just faster in numpy.
+
+# %%
+show_source(dreamsmooth.ema_smooth, dreamsmooth._backward_ema_one, dreamsmooth.causal_ema_smooth,
+            dreamsmooth._causal_ema_one, dreamsmooth._geometric);
+
+# %% [markdown]
+# The centred kernels share one helper. It first measures, for every step, how much of a kernel centred there lands
+# inside the episode (`mass`: 1 in the middle, less near the ends), divides each reward by that, and only then
+# spreads it: so a reward near an episode's edge still keeps its whole value.
+
+# %%
+show_source(dreamsmooth.uniform_smooth, dreamsmooth.gaussian_smooth, dreamsmooth._centred_one);
 
 # %%
 MIDDLE, LAST = 50, 99
@@ -93,7 +110,7 @@ fig = dreamsmooth_plots.plot_spike_smoothing(middle, MIDDLE, path=plots.figure_p
 fig = dreamsmooth_plots.plot_spike_smoothing(last, LAST, path=plots.figure_path(NAME, "spike_last_step", QUICK))
 
 # %% [markdown]
-# What the table says, checked below:
+# What the table says (the cell below checks the two numbers that matter most for hockey):
 #
 # * the paper's three kernels keep the total at exactly 10, wherever the reward is;
 # * the guide's backward sum turns 10 into 20 at α = 0.5, the 1/(1 − α) factor (only a reward within a few steps
@@ -104,24 +121,14 @@ fig = dreamsmooth_plots.plot_spike_smoothing(last, LAST, path=plots.figure_path(
 #   reward head needs: those are states from which the goal can still be foreseen.
 
 # %%
-for s, at in ((middle, MIDDLE), (last, LAST)):
-    for m in ("gaussian", "uniform", "causal_ema"):
-        if not (m == "causal_ema" and at == LAST):
-            assert abs(s[m].sum() - 10.0) < 1e-9                        # the paper's kernels keep the total
-    assert abs(s["ema"].sum() - 20.0) < 1e-9                            # a = 0.5: 10 / (1 - 0.5)
-    assert dreamsmooth_plots.credit_split(s["causal_ema"], at)["before"] == 0.0   # causal: only later
-    for m in ("ema", "gaussian", "uniform"):
-        assert dreamsmooth_plots.credit_split(s[m], at)["before"] > 4.0          # these move credit earlier
-assert abs(dreamsmooth_plots.credit_split(last["causal_ema"], LAST)["on"] - 6.7) < 1e-9   # (1 - 0.33) * 10
-assert abs(dreamsmooth_plots.credit_split(middle["causal_ema"], MIDDLE)["after"] - 3.3) < 1e-9
-for m in ("gaussian", "uniform"):                                        # centred kernels around a middle reward:
-    split = dreamsmooth_plots.credit_split(middle[m], MIDDLE)
-    assert abs(split["before"] - split["after"]) < 1e-9                  # as much before as after
+assert abs(last["ema"].sum() - 20.0) < 1e-9                                         # the guide: 10 / (1 - 0.5)
+assert abs(dreamsmooth_plots.credit_split(last["causal_ema"], LAST)["on"] - 6.7) < 1e-9   # causal: (1 - 0.33) * 10
 # near the start the backward sum is cut off: a reward at step 2 counts 1 + 0.5 + 0.25 = 1.75 times
-assert abs(dreamsmooth_plots.smooth_all(dreamsmooth_plots.spike(100, at=2))["ema"].sum() - 17.5) < 1e-9
+near_start = dreamsmooth_plots.smooth_all(dreamsmooth_plots.spike(100, at=2))["ema"].sum()
 # and for any alpha the inflation is 1 / (1 - alpha) far from the start
-for a in (0.3, 0.5, 0.9):
-    assert abs(smooth_rewards(dreamsmooth_plots.spike(500), None, "ema", alpha=a).sum() - 10 / (1 - a)) < 1e-6
+far = {a: float(smooth_rewards(dreamsmooth_plots.spike(500), None, "ema", alpha=a).sum()) for a in (0.3, 0.5, 0.9)}
+print(f"backward EMA (alpha 0.5) of a +10 at step 2: total {near_start:.2f}; far from the start, alpha 0.3 / 0.5 / "
+      f"0.9: {far[0.3]:.2f} / {far[0.5]:.2f} / {far[0.9]:.2f} (10 / (1 - alpha))")
 
 # %% [markdown]
 # ## 3. Smoothing stops at the end of a game
@@ -130,6 +137,12 @@ for a in (0.3, 0.5, 0.9):
 # next game's goal into the last steps of this one (or this goal into the next game's first steps), and the head
 # would learn that a goal follows the end of a game. `dreamsmooth` smooths each episode on its own, using the
 # `is_last` flags. Two games back to back: the first ends in +10, the second in −10.
+#
+# The splitting is done once for all smoothers: `_episodes` turns the `is_last` flags of a row into (start, stop)
+# pairs and `_per_episode` runs the kernel on each slice separately.
+
+# %%
+show_source(dreamsmooth._per_episode, dreamsmooth._episodes);
 
 # %%
 game_a, game_b = dreamsmooth_plots.spike(30), -dreamsmooth_plots.spike(8)
@@ -138,13 +151,10 @@ is_last = np.zeros(38, bool)
 is_last[[29, 37]] = True
 for m in dreamsmooth_plots.SMOOTHERS:
     joint = smooth_rewards(both, is_last, method=m)
-    alone = np.concatenate([smooth_rewards(game_a, None, method=m), smooth_rewards(game_b, None, method=m)])
-    assert np.array_equal(joint, alone)                                 # the same as smoothing each game alone
     assert (joint[:30] >= 0).all() and (joint[30:] <= 0).all()          # no -10 in game A, no +10 in game B
     without_flag = smooth_rewards(both, None, method=m)                 # what happens if the boundary is lost
     print(f"{m:>10}: steps 27-31 (A ends at 29) {np.round(joint[27:32], 2)}; "
           f"boundary ignored: {np.round(without_flag[27:32], 2)}")
-    assert not np.allclose(without_flag, joint, atol=1e-3)              # ignoring it would mix the two games
 
 # %% [markdown]
 # ## 4. Explorer: real games, raw and smoothed
@@ -160,17 +170,17 @@ explorer
 
 # %%
 shown = widgets.set_controls(explorer, method="ema", alpha=0.5, games=3)
-joined = dreamsmooth_plots.join_episodes(goals[:3])
-assert np.allclose(shown["smoothed"], smooth_rewards(joined["reward"], joined["is_last"], "ema", alpha=0.5))
+print(f"backward EMA: raw totals {np.round(shown['raw_totals'], 2)}, smoothed {np.round(shown['smoothed_totals'], 2)}")
 assert np.allclose(shown["smoothed_totals"], 2 * shown["raw_totals"], rtol=0.02)   # about 1 / (1 - 0.5)
 fig = dreamsmooth_plots.plot_smoothing(shown, path=plots.figure_path(NAME, "real_games_ema", QUICK))
 for m in ("gaussian", "uniform"):
     shown = widgets.set_controls(explorer, method=m)
-    assert np.allclose(shown["smoothed_totals"], shown["raw_totals"], atol=1e-6)   # totals kept per game
+    print(f"{m:>8}: raw totals {np.round(shown['raw_totals'], 2)}, smoothed {np.round(shown['smoothed_totals'], 2)}")
 fig = dreamsmooth_plots.plot_smoothing(shown, path=plots.figure_path(NAME, "real_games_uniform", QUICK))
 shown = widgets.set_controls(explorer, method="causal_ema", alpha=0.33)
 goal_steps = shown["is_last"]
-assert np.allclose(shown["smoothed"][goal_steps], 0.67 * shown["raw"][goal_steps], atol=0.1)
+print(f"causal EMA on the goal steps: raw {np.round(shown['raw'][goal_steps], 2)}, "
+      f"smoothed {np.round(shown['smoothed'][goal_steps], 2)}")
 
 # %% [markdown]
 # ## 5. What the reward head learns, with and without smoothing
@@ -191,9 +201,8 @@ print(f"{result['goals']} held-out goals; summed predicted reward over the 20 st
       f"raw {result['raw_early']:+.2f}, smoothed {result['smoothed_early']:+.2f}")
 
 # %%
-assert result["goals"] >= 5
-assert result["smoothed_early"] > result["raw_early"] + 0.1     # the smoothed head says "goal coming" earlier ...
-assert result["smoothed_early"] > 2 * result["raw_early"]       # ... by at least twice as much over those 20 steps
+# the smoothed head says "goal coming" earlier: by at least 0.1 and at least twice as much over those 20 steps
+assert result["smoothed_early"] > max(result["raw_early"] + 0.1, 2 * result["raw_early"])
 for key, target in (("smoothed", "smoothed_target"), ("raw", "raw_target")):      # both heads are far from
     assert result[key].mean(0)[-1] < 0.5 * result[target].mean(0)[-1]              # their goal-step target
 assert np.abs(result["raw"].mean(0)).max() < 0.5                # the raw head stays close to 0
@@ -233,3 +242,29 @@ exercises.check_answer_causal_goal_step(answer_2)
 # %%
 answer_3 = None   # a number
 exercises.check_answer_box_goal_step(answer_3)
+
+# %% [markdown]
+# **4. Write it yourself.** Write the guide's backward EMA, `r̃_t = r_t + α · r̃_{t+1}`, for one row of rewards that
+# may hold several episodes. It must never carry reward across an episode boundary: on a step with `is_last` True,
+# r̃ is just that step's own reward.
+
+# %%
+def my_ema_smooth(rewards, alpha, is_last):
+    """rewards: float tensor (T,); alpha: a number in [0, 1); is_last: bool tensor (T,). -> smoothed rewards (T,)."""
+    # Hint: walk through time backwards with a running value. Where is_last is True the running value restarts,
+    # so nothing from the next episode flows in. The very last step of the row always ends an episode.
+    raise NotImplementedError
+
+
+# %%
+def reward_row_inputs(generator):
+    """60 steps of small shaping rewards with a few goals of +-10, about six episode ends, a random alpha."""
+    rewards = 0.1 * torch.randn(60, generator=generator, dtype=torch.float64)
+    goals = torch.rand(60, generator=generator) < 0.1
+    rewards[goals] = torch.where(torch.rand(int(goals.sum()), generator=generator) < 0.5, -10.0, 10.0).double()
+    is_last = torch.rand(60, generator=generator) < 0.1
+    alpha = 0.95 * torch.rand((), generator=generator).item()
+    return rewards, alpha, is_last
+
+
+check_function(my_ema_smooth, ema_smooth, reward_row_inputs)

@@ -39,6 +39,7 @@ from dreamer_edu.actor_critic import Critic, update_slow_critic
 from dreamer_edu.config import Config
 from dreamer_edu.returns import guide_lambda_returns, lambda_returns
 from dreamer_edu.viz import exercises, plots, widgets
+from dreamer_edu.viz.exercises import check_function, show_source
 from dreamer_edu.viz.setup import notebook_setup
 
 QUICK, DEVICE = notebook_setup()     # quick mode (DREAMER_EDU_QUICK=1), seeds, one torch thread, the device
@@ -49,6 +50,17 @@ config = Config()
 GAMMA, LAMBDA = config.discount, config.lambda_
 print(f"discount {GAMMA}, lambda {LAMBDA}, horizon {config.horizon}, slow critic decay {config.slow_critic_decay}, "
       f"bootstrap from the {config.critic_bootstrap} critic")
+
+# %% [markdown]
+# ## 0. The recursion in code
+#
+# `lambda_returns` is the formula above, run backwards in time: start from `R_H = V_H`, then for t = H − 1 down to 0
+# blend the next value with the next return and add the reward. Every line works on the whole batch at once
+# (shape (B,) per step), and H is only 15, so a plain Python loop is fast enough. `guide_lambda_returns` is the
+# guide's version, kept for comparison.
+
+# %%
+show_source(lambda_returns, guide_lambda_returns);
 
 # %% [markdown]
 # ## 1. The missing discount
@@ -64,10 +76,9 @@ values = torch.zeros(1, H + 1, dtype=torch.float64)
 continues = torch.ones(1, H, dtype=torch.float64)
 ours = lambda_returns(rewards, values, continues, GAMMA, LAMBDA)
 guide = guide_lambda_returns(rewards, values, continues, GAMMA, LAMBDA)
-print(f"R_0 with gamma: {float(ours[0, 0]):.4f}, guide's code: {float(guide[0, 0]):.4f}")
+print(f"R_0 with gamma: {float(ours[0, 0]):.4f} (10 (gamma lambda)^14 = {10 * (GAMMA * LAMBDA) ** (H - 1):.4f}), "
+      f"guide's code: {float(guide[0, 0]):.4f} (10 lambda^14 = {10 * LAMBDA ** (H - 1):.4f})")
 assert abs(float(ours[0, 0]) - 10 * (GAMMA * LAMBDA) ** (H - 1)) < 1e-9
-assert abs(float(guide[0, 0]) - 10 * LAMBDA ** (H - 1)) < 1e-9
-assert abs(float(ours[0, 0] / guide[0, 0]) - GAMMA ** (H - 1)) < 1e-12
 assert abs(float(guide[0, 0] / ours[0, 0]) - 1.04) < 0.005                      # the guide is 4% high here
 
 # %% [markdown]
@@ -90,7 +101,7 @@ for lam in (0.0, 0.5, 0.95, 1.0):
     assert torch.allclose(ours, values[:, :-1], rtol=1e-12)                        # a fixed point: targets = values
     excess = sum(lam ** k for k in range(H))                                        # 1 + lam + ... + lam^(H-1)
     assert abs(float(guide[0, 0]) - (true_value + excess)) < 1e-9                   # the guide over-counts
-assert abs(true_value - 333.3) < 0.05 and abs(sum(0.95 ** k for k in range(H)) - 10.7) < 0.05
+print(f"true value {true_value:.2f}; the guide's excess at lambda 0.95: {sum(0.95 ** k for k in range(H)):.2f}")
 pd.DataFrame(rows).round(3)
 
 # %% [markdown]
@@ -100,8 +111,8 @@ pd.DataFrame(rows).round(3)
 # %%
 comparison = widgets.lambda_returns_comparison(LAMBDA, GAMMA)
 fig = plots.plot_lambda_returns(comparison, path=plots.figure_path(NAME, "lambda_returns_vs_guide", QUICK))
-assert comparison["R0"] < comparison["R0_guide"]
-assert comparison["returns"][11] == comparison["guide_returns"][11] == 10.0        # the goal step itself agrees
+print(f"R_0 {comparison['R0']:.3f} with gamma, {comparison['R0_guide']:.3f} in the guide's code; on the goal step "
+      f"(t = 11) both give {comparison['returns'][11]:.1f} and {comparison['guide_returns'][11]:.1f}")
 
 # %% [markdown]
 # ## 2. The two limits
@@ -118,14 +129,14 @@ values = 3 * torch.randn(B, H + 1, generator=generator, dtype=torch.float64)
 continues = (torch.rand(B, H, generator=generator, dtype=torch.float64) > 0.1).double()   # some games end
 
 td = lambda_returns(rewards, values, continues, GAMMA, 0.0)
-assert torch.allclose(td, rewards + GAMMA * continues * values[:, 1:], rtol=1e-12)
+assert torch.allclose(td, rewards + GAMMA * continues * values[:, 1:], rtol=1e-12)   # lambda = 0: one-step TD
 
 monte_carlo = lambda_returns(rewards, values, continues, GAMMA, 1.0)
 t = 3                                                         # R_3 for every rollout, summed by hand
 weight = torch.cumprod(torch.cat([torch.ones(B, 1, dtype=torch.float64), GAMMA * continues[:, t:]], 1), 1)
 expected = (weight[:, :-1] * rewards[:, t:]).sum(1) + weight[:, -1] * values[:, -1]
-assert torch.allclose(monte_carlo[:, t], expected, rtol=1e-12)
-print("lambda = 0 is one-step TD, lambda = 1 is the discounted Monte-Carlo sum bootstrapped at the horizon")
+print(f"lambda = 1, R_3 against the discounted sum written out by hand: largest difference "
+      f"{float((monte_carlo[:, t] - expected).abs().max()):.1e}")
 
 # %% [markdown]
 # ## 3. The slow critic
@@ -137,6 +148,12 @@ print("lambda = 0 is one-step TD, lambda = 1 is the discounted Monte-Carlo sum b
 #
 # To see the lag, we move an online `Critic(Config.quick())` at a constant speed through weight space for 300
 # updates (as an optimiser would, only perfectly steady), then stop it, and update the slow copy after every step.
+#
+# The update itself is one call: `torch._foreach_lerp_` moves every slow parameter a fraction (1 − d) of the way
+# towards its online twin, for all parameter tensors in one go.
+
+# %%
+show_source(update_slow_critic);
 
 # %%
 tracking = widgets.slow_critic_tracking(decay=config.slow_critic_decay, updates=500, ramp_updates=300)
@@ -148,7 +165,8 @@ print(f"lag at the end of the ramp: {lag:.2f} updates "
 assert abs(lag - d / (1 - d) * (1 - d ** 300)) < 0.05 and 48 < lag < 50
 # after the online critic stops, the remaining gap shrinks by a factor d per update: 0.98^50 = 0.364
 gap = tracking["online_progress"] - tracking["slow_progress"]
-assert abs(gap[300 + 50 - 1] / gap[300 - 1] - d ** 50) < 1e-3
+print(f"gap 50 updates after the stop / gap at the stop: {gap[300 + 50 - 1] / gap[300 - 1]:.4f} "
+      f"(0.98^50 = {d ** 50:.4f})")
 
 # %% [markdown]
 # The same function on two fresh critics, one update at a time, to see the rule itself:
@@ -162,7 +180,6 @@ with torch.no_grad():
     for _ in range(50):
         update_slow_critic(slow, online, d)
     moved = [float((s - (o - 1.0)).mean()) for s, o in zip(slow.parameters(), online.parameters())]
-assert all(abs(m - (1 - d ** 50)) < 1e-4 for m in moved)                           # 63.6% of the jump after 50
 print(f"after 50 updates the slow critic has covered {moved[0]:.3f} of the jump (1 - 0.98^50 = {1 - d ** 50:.3f})")
 
 # %% [markdown]
@@ -188,15 +205,11 @@ pd.DataFrame({"lambda": LAMBDAS, "bias (critic off by 0.3)": poor["bias"], "vari
               "MSE (off by 0.3)": poor["mse"], "MSE (off by 0.05)": good["mse"]}).round(4)
 
 # %%
-for study in (poor, good):
-    assert (np.diff(study["variance"]) > 0).all()                 # variance grows with lambda ...
-    assert (np.diff(np.abs(study["bias"])) < 0).all()             # ... while the critic's bias fades
 best_poor = LAMBDAS[int(np.argmin(poor["mse"]))]
 best_good = LAMBDAS[int(np.argmin(good["mse"]))]
-print(f"lowest error: lambda = {best_poor} when the critic is off by 0.3, lambda = {best_good} when off by 0.05")
-assert 0.0 < best_poor < 1.0                                      # a poor critic: an intermediate lambda wins
-assert best_good == 0.0                                           # a good critic: trust it
-assert poor["ended_fraction"] < 1.0                               # some rollouts still bootstrap at the horizon
+print(f"lowest error: lambda = {best_poor} when the critic is off by 0.3, lambda = {best_good} when off by 0.05; "
+      f"{poor['ended_fraction']:.0%} of the rollouts reach an exit within 15 steps")
+assert 0.0 < best_poor < 1.0 and best_good == 0.0                 # a poor critic: mix; a good critic: trust it
 
 # %% [markdown]
 # Which λ is best depends on how wrong the critic is. At λ = 1 the bias does not vanish completely here: rollouts
@@ -213,9 +226,9 @@ explorer
 
 # %%
 same = widgets.set_controls(explorer, lambda_=0.95, discount=1.0)
-assert same["max_abs_difference"] == 0.0
 apart = widgets.set_controls(explorer, discount=0.9)
-assert apart["R0"] < apart["R0_guide"] - 1.0
+print(f"gamma = 1: largest difference {same['max_abs_difference']}; gamma = 0.9: R_0 {apart['R0']:.2f} against the "
+      f"guide's {apart['R0_guide']:.2f}")
 
 # %% [markdown]
 # ## Exercises
@@ -240,3 +253,29 @@ exercises.check_answer_half_gap_updates(answer_2)
 # %%
 answer_3 = None   # a number
 exercises.check_answer_td_lambda(answer_3)
+
+# %% [markdown]
+# **4. Write it yourself.** Write `lambda_returns` from the recursion at the top of this notebook, for a batch of
+# rollouts.
+
+# %%
+def my_lambda_returns(rewards, values, continues, discount, lambda_):
+    """rewards, continues: (B, H); values: (B, H+1), V_0 .. V_H; discount, lambda_: numbers.
+    -> R_0 .. R_{H-1}, shape (B, H)."""
+    # Hint: the recursion needs R_{t+1} to compute R_t, so loop over t from H - 1 down to 0, starting from V_H.
+    # Collect the returns in a list and put them back in time order at the end (torch.stack along dim 1).
+    raise NotImplementedError
+
+
+# %%
+def rollout_inputs(generator):
+    """Four random rollouts of 15 steps, some of which end early; a random discount and lambda."""
+    rewards = torch.randn(4, 15, generator=generator, dtype=torch.float64)
+    values = 3 * torch.randn(4, 16, generator=generator, dtype=torch.float64)
+    continues = (torch.rand(4, 15, generator=generator, dtype=torch.float64) > 0.1).double()
+    discount = 0.9 + 0.1 * torch.rand((), generator=generator).item()
+    lambda_ = torch.rand((), generator=generator).item()
+    return rewards, values, continues, discount, lambda_
+
+
+check_function(my_lambda_returns, lambda_returns, rollout_inputs)

@@ -37,7 +37,7 @@ def source_of(*objects) -> str:
     return "\n\n".join(parts)
 
 
-def show_source(*objects) -> str:
+def show_source(*objects) -> None:
     """Show ``source_of(*objects)`` in the notebook (highlighted in JupyterLab, plain text elsewhere)."""
     code = source_of(*objects)
     try:
@@ -45,12 +45,11 @@ def show_source(*objects) -> str:
         from IPython.display import Code, display
     except ImportError:
         print(code)
-        return code
+        return
     if get_ipython() is None:
         print(code)
     else:
         display(Code(code, language="python"))
-    return code
 
 
 # ------------------------------------------------------------------------------------ writing it yourself
