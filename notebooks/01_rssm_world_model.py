@@ -35,6 +35,9 @@
 # 3. take the KL loss apart, and show by computation that nothing in it is "reversed" (the guide says otherwise),
 # 4. train a small world model on recorded hockey games and check what it learned: losses, reconstructions of
 #    all 18 observation entries, and open-loop predictions.
+#
+# Along the way we read the package's own code for each piece (`show_source` displays the function exactly as it
+# runs), and at the end you write the KL loss yourself and compare it with the package's version.
 
 # %%
 import time
@@ -50,6 +53,7 @@ from dreamer_edu.open_loop import grad_norms_by_part, kl_term_gradients, open_lo
 from dreamer_edu.rssm import kl_loss
 from dreamer_edu.viz import exercises, plots
 from dreamer_edu.viz import world_model_plots as wmp
+from dreamer_edu.viz.exercises import check_function, show_source
 from dreamer_edu.world_model import WorldModel
 from dreamer_edu.viz.setup import notebook_setup
 
@@ -74,10 +78,8 @@ pd.DataFrame({"part": ["h (GRU)", "z (L x K one-hots)", "features [h, z]"],
               "size": [config.deter_size, config.stoch_size, config.feature_size]})
 
 # %%
-assert state.deter.shape == (2, 256) and state.stoch.shape == (2, 16, 16)
-assert config.stoch_size == 16 * 16 == 256 and config.feature_size == 256 + 256 == 512
-assert state.features().shape == (2, config.feature_size)
-assert abs(config.latent_classes ** config.latent_length - 1.8e19) < 0.05e19   # values a one-hot z can take
+print(f"a one-hot z can take {config.latent_classes}^{config.latent_length} = "
+      f"{config.latent_classes ** config.latent_length:.2e} values")
 
 # %% [markdown]
 # A one-hot z with 16 variables of 16 classes can take 16¹⁶ ≈ 1.8·10¹⁹ values, yet it costs only 256 numbers.
@@ -90,6 +92,11 @@ assert abs(config.latent_classes ** config.latent_length - 1.8e19) < 0.05e19   #
 # larger. If the prior rules out a class that the posterior then picks, KL(posterior ‖ prior) explodes. DreamerV3
 # mixes 1% of a uniform distribution into every categorical, `p = 0.99·softmax(logits) + 0.01/K`, so that no
 # class falls below 0.01/K (here 0.000625). That also caps the KL of one categorical at −ln(0.01/K) = 7.4 nats.
+#
+# The whole mix is two lines of the package:
+
+# %%
+show_source(unimix_probs);
 
 # %%
 logits = torch.tensor([8.0, 4.0, 2.0, 1.0] + [-4.0] * 12)          # one categorical, K = 16 classes
@@ -100,24 +107,28 @@ fig = wmp.plot_unimix(plain, mixed, config.unimix, path=plots.figure_path(NAME, 
 print(f"smallest probability without the mix: {plain.min():.2e}, with it: {mixed.min():.2e} (floor {floor:.2e})")
 
 # %%
-assert abs(float(mixed.sum()) - 1.0) < 1e-6 and abs(float(plain.sum()) - 1.0) < 1e-6
-assert float(plain.min()) < floor / 10                              # the softmax alone goes far below the floor
-assert float(mixed.min()) >= floor - 1e-9 and abs(floor - 0.000625) < 1e-12
 one_hot = torch.zeros(1, 16)
 one_hot[0, 15] = 1.0                                                 # the posterior is sure of the "impossible" class
 kl_plain = float(categorical_kl(one_hot, plain[None]))
 kl_mixed = float(categorical_kl(one_hot, mixed[None]))
-print(f"KL(one-hot on the rarest class || prior): {kl_plain:.1f} nats without the mix, {kl_mixed:.2f} with it")
-assert kl_mixed <= -np.log(floor) + 1e-5 and abs(-np.log(floor) - 7.38) < 0.01 and kl_plain > kl_mixed + 3
+print(f"KL(one-hot on the rarest class || prior): {kl_plain:.1f} nats without the mix, {kl_mixed:.2f} with it "
+      f"(cap -ln(0.01/K) = {-np.log(floor):.2f})")
+assert kl_mixed <= -np.log(floor) + 1e-5                            # the mix caps the KL of a categorical
 
 # %% [markdown]
 # ### Straight-through sampling
 #
 # z is a sample: a one-hot vector. Sampling has no gradient, so DreamerV3 uses the straight-through trick: the
 # forward value is the one-hot sample, the backward pass pretends it was the probabilities
-# (`sample + probs − stop_gradient(probs)`). `sample_one_hot` does exactly that. Below we check three things: the
-# value is exactly one-hot, the gradient reaching the logits is the gradient of the probabilities, and the
-# samples follow the probabilities.
+# (`sample + probs − stop_gradient(probs)`). `sample_one_hot` does exactly that; the sampling itself inverts the
+# cumulative distribution with one uniform number per categorical:
+
+# %%
+show_source(sample_one_hot);
+
+# %% [markdown]
+# Below we look at three things: the value is exactly one-hot, the gradient reaching the logits is the gradient
+# of the probabilities, and the samples follow the probabilities.
 
 # %%
 logits = torch.randn(4, 16, requires_grad=True)                    # 4 categoricals of 16 classes
@@ -129,14 +140,11 @@ grad_through_sample = logits.grad.clone()
 logits.grad = None
 (unimix_probs(logits, config.unimix) * weights).sum().backward()   # the same loss reading the probabilities
 print("one-hot values:", sorted(set(sample.detach().flatten().tolist())), "row sums:", sample.detach().sum(-1).tolist())
-print(f"gradient norm at the logits: {grad_through_sample.norm():.4f}")
-
-# %%
-assert set(sample.detach().flatten().tolist()) <= {0.0, 1.0} and torch.equal(sample.detach().sum(-1), torch.ones(4))
-assert grad_through_sample.norm() > 0                               # gradients flow through the sample ...
-assert torch.allclose(grad_through_sample, logits.grad)             # ... exactly as through the probabilities
+print(f"gradient norm at the logits: {grad_through_sample.norm():.4f} through the sample, "
+      f"{logits.grad.norm():.4f} through the probabilities")
+assert torch.allclose(grad_through_sample, logits.grad)             # the sample passes the probabilities' gradient
 many = sample_one_hot(probs.detach()[None].expand(20_000, -1, -1))  # 20000 samples of each categorical
-assert (many.mean(0) - probs.detach()).abs().max() < 0.02           # frequencies match the probabilities
+print(f"largest gap between sample frequency and probability: {(many.mean(0) - probs.detach()).abs().max():.4f}")
 
 # %% [markdown]
 # ## 3. Prior, posterior and the KL loss
@@ -178,9 +186,9 @@ pd.DataFrame({"first 50 updates": early, "last 50 updates": late}).round(3)
 
 # %%
 for key in ("world/recon_loss", "world/reward_loss", "world/continue_loss", "world/loss"):
-    assert late[key] < 0.5 * early[key], key                         # each fell to less than half
-assert late["world/kl_dynamics"] > early["world/kl_dynamics"]       # the KL grew as z began to carry information
-assert late["world/kl_dynamics"] > train_config.free_nats
+    print(f"{key:22s} fell to {late[key] / early[key]:.0%} of its early value")
+print(f"KL(post || prior): {early['world/kl_dynamics']:.2f} nats early, {late['world/kl_dynamics']:.2f} late "
+      f"(free nats {train_config.free_nats})")
 
 # %% [markdown]
 # ### 3b. Prior against posterior
@@ -196,7 +204,6 @@ with torch.no_grad():
 post_entropy, prior_entropy = categorical_entropy(post).mean(), categorical_entropy(prior).mean()
 print(f"mean entropy of z: posterior {post_entropy:.2f} nats, prior {prior_entropy:.2f} nats "
       f"(uniform: {train_config.latent_length * np.log(train_config.latent_classes):.1f})")
-assert post_entropy < prior_entropy
 
 # %% [markdown]
 # ### 3c. The two KL terms, computed
@@ -208,8 +215,16 @@ assert post_entropy < prior_entropy
 #
 # (sg = stop gradient.) The guide's code writes the second one as KL(prior ‖ posterior), with the arguments
 # reversed. That is not what DreamerV3 does: **both terms are KL(posterior ‖ prior)**, with the same value,
-# clipped at the same free nats; only the stop-gradient differs. Here is the check on the held-out game: both
-# terms, the guide's reversed KL (a different number), and the loss against an independent computation.
+# clipped at the same free nats; only the stop-gradient differs. In the package's code below the two terms are the
+# lines `dyn = ...` and `rep = ...`: the same `categorical_kl(post, prior)` twice, each with `.detach()` on the
+# distribution it must not train.
+
+# %%
+show_source(categorical_kl, kl_loss);
+
+# %% [markdown]
+# Here is the check on the held-out game: both terms, the guide's reversed KL (a different number), and the loss
+# against an independent computation.
 
 # %%
 free = train_config.free_nats
@@ -226,15 +241,16 @@ print(f"dynamics term KL {dyn:.3f}, representation term KL {rep:.3f}, KL(prior |
 # %%
 assert torch.equal(dyn, rep)                                        # the same number ...
 assert torch.allclose(per_step, forward)                            # ... and it is KL(post || prior)
-assert abs(float(reverse.mean() - forward.mean())) > 0.05           # the reversed KL is another number
-assert torch.allclose(loss, expected)                               # clipped below at the free nats, then averaged
+assert abs(float(reverse.mean() - forward.mean())) > 0.05           # the guide's reversed KL is another number
 # far below the free nats every step is clipped: the loss is a constant and gives no gradient at all
 wm.zero_grad(set_to_none=True)
 with torch.enable_grad():
     _, prior_g, post_g = wm.rssm.observe(wm.embed(batch["obs"]), batch["action"], batch["is_first"])
     flat, *_ = kl_loss(post_g, prior_g, free_nats=1e3)
     flat.backward()
-assert abs(float(flat.detach()) - 0.6 * 1e3) < 1e-3 and max(grad_norms_by_part(wm).values()) == 0.0
+print(f"free nats 1000: loss {float(flat.detach()):.1f} (= 0.6 * 1000), largest gradient norm of any part "
+      f"{max(grad_norms_by_part(wm).values())}")
+wm.zero_grad(set_to_none=True)
 
 # %% [markdown]
 # Which parameters does each term train? `open_loop.kl_term_gradients` back-propagates each term alone (scale 1,
@@ -246,12 +262,8 @@ one_step = pd.DataFrame(kl_term_gradients(wm, batch, steps=1))
 one_step
 
 # %%
-assert one_step.loc["rssm: prior net", "dynamics"] > 0 and one_step.loc["rssm: prior net", "representation"] == 0
-assert one_step.loc["rssm: posterior net", "dynamics"] == 0
-assert one_step.loc["rssm: posterior net", "representation"] > 0
-assert one_step.loc["encoder", "dynamics"] == 0 and one_step.loc["encoder", "representation"] > 0
-assert (one_step.loc["decoder"] == 0).all()                         # the KL never trains the decoder
-assert one_step.loc["rssm: GRU", "dynamics"] > 0 and one_step.loc["rssm: GRU", "representation"] > 0
+# the stop-gradients at work: neither term reaches the distribution it holds fixed
+assert one_step.loc["rssm: prior net", "representation"] == 0 and one_step.loc["rssm: posterior net", "dynamics"] == 0
 
 # %% [markdown]
 # So the dynamics term trains the prior (and the GRU that feeds it), never the posterior or the encoder; the
@@ -266,10 +278,6 @@ assert one_step.loc["rssm: GRU", "dynamics"] > 0 and one_step.loc["rssm: GRU", "
 # %%
 sixteen = pd.DataFrame(kl_term_gradients(wm, batch, steps=16))
 sixteen
-
-# %%
-assert sixteen.loc["rssm: posterior net", "dynamics"] > 0 and sixteen.loc["encoder", "dynamics"] > 0
-assert sixteen.loc["rssm: prior net", "representation"] == 0
 
 # %% [markdown]
 # ## 4. What did the model learn?
@@ -297,14 +305,9 @@ table = pd.DataFrame({"entry": wmp.OBS_LABELS, "model MSE": errors["model"], "me
                       "ratio": ratio}).round(3)
 total_ratio = errors["model"].sum() / errors["baseline"].sum()
 print(f"total MSE: model {errors['model'].sum():.1f}, baseline {errors['baseline'].sum():.1f}, ratio {total_ratio:.2f}")
+print(f"puck x and y: ratio {ratio[12]:.2f} and {ratio[13]:.2f}; "
+      f"worst entry: [{int(np.argmax(ratio))}] {wmp.OBS_LABELS[int(np.argmax(ratio))]} (ratio {ratio.max():.2f})")
 table
-
-# %%
-RATIO_LIMIT = 0.6 if QUICK else 0.25
-assert total_ratio < RATIO_LIMIT
-assert ratio[12] < RATIO_LIMIT and ratio[13] < RATIO_LIMIT          # puck x and y in particular
-assert (ratio < 1.25).all()                                         # and no entry is much worse than the mean
-assert int(np.argmax(ratio)) in (8, 11)                             # the worst: player 2's angle or its rate
 
 # %% [markdown]
 # The worst entry is player 2's angle (or its angular velocity). Its values are tiny (a few tenths of a radian), so
@@ -319,8 +322,7 @@ assert int(np.argmax(ratio)) in (8, 11)                             # the worst:
 # up to step `CONTEXT` (the shaded part), then imagines the next `AHEAD` steps.
 
 # %%
-CONTEXT, AHEAD = 40, 35
-assert batch["obs"].shape[1] >= CONTEXT + AHEAD
+CONTEXT, AHEAD = 40, 35                                             # the held-out game has at least 75 steps
 window = {k: v[:, :CONTEXT + AHEAD] for k, v in batch.items()}
 torch.manual_seed(1)
 imagined = open_loop(wm, window["obs"], window["action"], CONTEXT)
@@ -356,3 +358,36 @@ exercises.check_answer_unimix_floor(answer_2)
 # %%
 answer_3 = None   # a number
 exercises.check_answer_clipped_kl_loss(answer_3)
+
+# %% [markdown]
+# **4. Write the KL loss yourself.** Without scrolling back to the source in section 3c, fill in `my_kl_loss`: it
+# gets the posterior and prior probabilities (B, T, L, K), where every row of K numbers sums to 1, the free nats and
+# the two scales, and returns the loss (a single number). Only the *value* is compared, so where the gradient is
+# stopped makes no difference here; in training it is all that separates the two terms. You may use
+# `categorical_kl` or write the KL out with `torch.log`.
+#
+# The check cell calls your function and the package's `rssm.kl_loss` on the same random inputs, with the free
+# nats chosen so that about half the steps are clipped. Until you write the body it says "not answered yet".
+
+# %%
+def my_kl_loss(post_probs, prior_probs, free_nats, dynamics_scale, representation_scale):
+    # 1. the KL from posterior to prior of each step: sum over the L categoricals and K classes   -> (B, T)
+    # 2. the dynamics and the representation term both have that value; clip each step from below at free_nats
+    # 3. weight the two terms with their scales, add them and average over batch and time          -> a scalar
+    raise NotImplementedError
+
+
+# %%
+def make_kl_inputs(generator):
+    post = torch.softmax(2 * torch.randn(4, 6, 8, 8, generator=generator), -1)    # B=4, T=6, L=8, K=8
+    prior = torch.softmax(2 * torch.randn(4, 6, 8, 8, generator=generator), -1)
+    free_nats = float(categorical_kl(post, prior).median())                      # about half the steps clip
+    scales = torch.rand(2, generator=generator)
+    return post, prior, free_nats, float(scales[0]), float(scales[1])
+
+
+def package_kl_loss(post_probs, prior_probs, free_nats, dynamics_scale, representation_scale):
+    return kl_loss(post_probs, prior_probs, free_nats, dynamics_scale, representation_scale)[0]   # the loss alone
+
+
+check_function(my_kl_loss, package_kl_loss, make_kl_inputs)

@@ -23,12 +23,14 @@
 #
 # That is only useful if the imagined states are close to what would really happen. Here we measure it:
 #
-# 1. train a world model on recorded games (the recipe of notebook 01);
+# 1. train a world model on recorded games (the recipe of notebook 01), and read the code of one imagined step;
 # 2. imagine held-out games with the actions that were really played, and compare with what happened;
 # 3. measure the prediction error of the puck's position against the number of steps ahead, next to two
 #    model-free baselines, and see what it says about H = 15;
 # 4. draw several imagined futures of the puck from one start, over the rink;
 # 5. look at imagination as training runs it, with actions from the actor.
+#
+# At the end you write one imagination step yourself and compare it with the package's.
 
 # %%
 import time
@@ -42,9 +44,12 @@ from dreamer_edu.actor_critic import Actor
 from dreamer_edu.config import Config
 from dreamer_edu.envs.hockey import DT
 from dreamer_edu.imagination import imagine
+from dreamer_edu.distributions import sample_one_hot
 from dreamer_edu.open_loop import episode_windows, error_by_horizon, first_crossing, open_loop, sample_paths
+from dreamer_edu.rssm import RSSM, RSSMState
 from dreamer_edu.viz import exercises, plots
 from dreamer_edu.viz import world_model_plots as wmp
+from dreamer_edu.viz.exercises import check_function, show_source
 from dreamer_edu.viz.setup import notebook_setup
 
 QUICK, DEVICE = notebook_setup()     # quick mode (DREAMER_EDU_QUICK=1), seeds, one torch thread, the device
@@ -75,6 +80,21 @@ print(f"{len(episodes)} games, {UPDATES} updates in {time.time() - start:.0f} s;
       f"{sum(len(ep['obs']) for ep in held_out)} held-out steps")
 
 # %% [markdown]
+# ### One step of imagination
+#
+# Imagining is the RSSM's step without the observation. From the state (h_{t−1}, z_{t−1}) and the action a_{t−1}:
+#
+# * **h_t = GRU(h_{t−1}, MLP([z_{t−1}, a_{t−1}]))**: the memory is updated, deterministically (`recurrent_step`);
+# * **z_t ~ p(z_t | h_t)**: the prior's probabilities (`prior_probs`, with the 1% mix of notebook 01) and one
+#   one-hot sample of each categorical (`sample_one_hot`).
+#
+# Observing differs only in the second line: there the posterior also reads the encoded observation. Here are the
+# three methods of the package's `RSSM`:
+
+# %%
+show_source(RSSM.recurrent_step, RSSM.prior_probs, RSSM.imagine_step);
+
+# %% [markdown]
 # ## 2. Imagined rollouts against reality
 #
 # From a held-out game: the model observes `CONTEXT` steps (posterior), then imagines the next ones with the prior,
@@ -91,11 +111,9 @@ fig = wmp.plot_open_loop(window["obs"][0], futures, CONTEXT, path=plots.figure_p
                          title=f"8 imagined futures after {CONTEXT} observed steps (real actions)")
 
 # %%
-assert futures.shape == (8, CONTEXT + AHEAD, 18)
 spread = futures[:, :, 12:14].std(0).mean(-1)                       # spread of the puck position over samples (T,)
 print(f"spread of the puck over the samples: {spread[CONTEXT - 1]:.2f} m at the last observed step, "
       f"{spread[CONTEXT - 1 + H]:.2f} m {H} steps later")
-assert spread[CONTEXT - 1 + H] > 2 * spread[CONTEXT - 1]            # the futures fan out once observations stop
 
 # %% [markdown]
 # ## 3. Error against the number of steps ahead
@@ -127,15 +145,16 @@ print(f"{result['starts']} starts; error while observing {result['posterior']:.2
       f"stays {result['stays'][H - 1]:.2f} m, constant velocity {result['constant velocity'][H - 1]:.2f} m")
 
 # %% [markdown]
-# What the measurement shows (the numbers are printed above; the asserts below hold in both the quick and the
-# full run):
+# What the measurement shows (the numbers are printed above; the project's tests check each statement on the
+# quick run's model):
 #
 # * For one or two steps, constant velocity beats the model easily: the physics over 20 ms is almost trivial, and
 #   our small model's decoder is not that precise even while it observes (the dotted line).
 # * Constant velocity then falls apart (walls, rackets, friction), while the model's error grows slowly. By
 #   H = 15 the model is better than both baselines: it has learned something real about where the puck goes.
 # * Its error still passes 1 m before step 15. After 0.3 s of imagination this model only knows roughly where the
-#   puck is; by 40 steps it is hardly better than guessing that the puck did not move.
+#   puck is; by 40 steps it is no better than guessing that the puck did not move (the small quick-mode model
+#   is even a little worse there).
 #
 # So for *this* model (trained for minutes on a few thousand steps) H = 15 is already at the edge of what it
 # predicts well. Two things make that less bad than it sounds. DreamerV3 keeps training its world model
@@ -146,14 +165,11 @@ print(f"{result['starts']} starts; error while observing {result['posterior']:.2
 
 # %%
 model_err, stays, const = result["model"], result["stays"], result["constant velocity"]
-assert result["starts"] >= 50
-assert const[0] < model_err[0] and const[1] < model_err[1]         # constant velocity wins at one and two steps ...
-assert const[H - 1] > model_err[H - 1]                              # ... and loses badly by H
-assert model_err[H - 1] < stays[H - 1]                              # the model beats "it stays" at H = 15
-assert model_err[H - 1] > model_err[0] and model_err[29] > model_err[4]   # the error grows with the horizon
-assert model_err[H - 1] > 1.5 * result["posterior"]                 # imagining is worse than observing
-assert crossing is not None and crossing <= H                       # 1 m is passed before step 15
-assert model_err[-1] > 0.7 * stays[-1]                              # at 40 steps hardly better than "it stays"
+print(f"1 step ahead: model {model_err[0]:.2f} m, constant velocity {const[0]:.2f} m; "
+      f"{AHEAD_MAX} steps ahead: model {model_err[-1]:.2f} m, stays {stays[-1]:.2f} m")
+assert const[0] < model_err[0]                                      # one step: simple physics wins ...
+assert model_err[H - 1] < min(stays[H - 1], const[H - 1])           # ... at H = 15 the model beats both baselines
+assert crossing is not None and crossing <= H                       # yet its error passes 1 m before step 15
 
 # %% [markdown]
 # ## 4. Imagined puck paths over the rink
@@ -174,12 +190,8 @@ fig = wmp.plot_imagined_paths(windows["obs"][pick], paths, CONTEXT,
 ends = paths[:, -1, 12:14]
 miss = (ends - windows["obs"][pick, -1, 12:14]).norm(dim=-1)
 print(f"the puck really moved {travel[pick]:.2f} m; imagined end points are {miss.mean():.2f} m from the real one "
-      f"on average and {ends.std(0).mean():.2f} m apart (std)")
-
-# %%
-assert abs(float(travel[pick]) - 2.0) < 0.5
-assert float(ends.std(0).mean()) > float(paths[:, CONTEXT - 1, 12:14].std(0).mean())   # they fan out
-assert ((paths[:, :, 12].abs() < 6) & (paths[:, :, 13].abs() < 5)).all()              # and stay near the rink
+      f"on average and {ends.std(0).mean():.2f} m apart (std; {paths[:, CONTEXT - 1, 12:14].std(0).mean():.2f} m "
+      f"at the last observed step)")
 
 # %% [markdown]
 # ## 5. Imagination with the actor
@@ -189,6 +201,12 @@ assert ((paths[:, :, 12].abs() < 6) & (paths[:, :, 13].abs() < 5)).all()        
 # lets the **actor** choose each action. Here with an untrained actor, from all posterior states of a held-out
 # game. The model's heads then give a reward and a continue probability for every imagined state; these (and the
 # critic) are all that the actor and critic learn from.
+#
+# The loop is short: the actor reads the features of the last state and samples an action, and `imagine_step`
+# (section 1) takes the prior one step further. No gradient reaches the world model.
+
+# %%
+show_source(imagine);
 
 # %%
 batch = experiments.episode_batch(held_out[0], DEVICE)
@@ -204,14 +222,8 @@ with torch.no_grad():                                               # looking on
 n = starts.deter.shape[0]
 print(f"{n} starts; features {tuple(traj.features.shape)}, actions {tuple(traj.actions.shape)}, "
       f"rewards {tuple(rewards.shape)}, continues {tuple(continues.shape)}")
-print(f"mean continue probability {continues.mean():.3f}, mean |reward| {rewards.abs().mean():.3f}")
-
-# %%
-assert traj.features.shape == (n, H + 1, train_config.feature_size)
-assert traj.actions.shape == (n, H, 4) and traj.actions.abs().max() <= 1.0
-assert rewards.shape == continues.shape == (n, H)
-assert ((continues >= 0) & (continues <= 1)).all() and continues.mean() > 0.9   # goals are rare: the game goes on
-assert rewards.abs().mean() < 1.0                                   # and rewards are mostly small
+print(f"mean continue probability {continues.mean():.3f} (goals are rare: the game goes on), "
+      f"mean |reward| {rewards.abs().mean():.3f}, largest |action| {traj.actions.abs().max():.3f}")
 
 # %% [markdown]
 # ## Exercises
@@ -237,3 +249,47 @@ exercises.check_answer_constant_velocity(answer_2)
 # %%
 answer_3 = None   # seconds
 exercises.check_answer_horizon_seconds(answer_3)
+
+# %% [markdown]
+# **4. Write one imagination step yourself.** Fill in `my_imagine_step` with the two lines of the step from
+# section 1: the new memory h_t from h_{t−1}, z_{t−1} and the action, then z_t drawn from the prior. Use the trained
+# model's pieces: `rssm.img_in` (the MLP before the GRU), `rssm.gru` (a `GRUCell`: input first, old h second),
+# `rssm.prior_probs` and `sample_one_hot`. Try it without scrolling back to the source.
+#
+# z_t is random, so the check reseeds torch with the same seed just before your step and before the package's
+# `rssm.imagine_step`: a correct step then draws exactly the same z_t. (Drawing with another sampler, say
+# `torch.multinomial`, would be correct too but would use the random numbers differently; use `sample_one_hot`.)
+
+# %%
+rssm = wm.rssm
+
+
+def my_imagine_step(prev: RSSMState, action: torch.Tensor) -> RSSMState:
+    # prev.deter is h_{t-1} (B, D), prev.stoch is z_{t-1} (B, L, K) one-hot, action is a_{t-1} (B, 4)
+    # 1. h_t: flatten z_{t-1}, put it next to the action, pass that through rssm.img_in, then the GRU cell
+    # 2. z_t: the prior's probabilities from h_t, then one one-hot sample of each categorical
+    # return RSSMState(h_t, z_t)
+    raise NotImplementedError
+
+
+# %%
+def make_step_inputs(generator):
+    batch = 6
+    deter = torch.randn(batch, rssm.deter_size, generator=generator)                 # a random h_{t-1}
+    classes = torch.randint(rssm.latent_classes, (batch, rssm.latent_length), generator=generator)
+    stoch = torch.nn.functional.one_hot(classes, rssm.latent_classes).float()          # a random one-hot z_{t-1}
+    action = torch.rand(batch, 4, generator=generator) * 2 - 1                        # an action in [-1, 1]
+    seed = int(torch.randint(2 ** 31 - 1, (1,), generator=generator))                 # the seed of the draw
+    return RSSMState(deter.to(DEVICE), stoch.to(DEVICE)), action.to(DEVICE), seed
+
+
+def seeded(step):
+    """Run ``step(prev, action)`` right after seeding torch: the same seed gives the same random draw."""
+    def run(prev, action, seed):
+        torch.manual_seed(seed)
+        with torch.no_grad():
+            return step(prev, action)
+    return run
+
+
+check_function(seeded(my_imagine_step), seeded(rssm.imagine_step), make_step_inputs)
