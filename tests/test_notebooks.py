@@ -90,3 +90,27 @@ def test_notebook_setup_reads_the_flag_seeds_and_uses_one_thread(monkeypatch):
         assert torch.equal(torch.rand(2), first[0]) and np.array_equal(np.random.rand(2), first[1])   # re-seeded
     finally:
         torch.set_num_threads(before)
+
+
+CHAPTER_NOTEBOOKS = [p for p in NOTEBOOKS if p.name[:2] in {f"0{i}" for i in range(1, 8)}]
+#: ``assert`` lines in the notebooks' code cells before the checks moved to tests/ (a third of it is the limit)
+ASSERTS_BEFORE_THE_MOVE = 274
+
+
+def _code(notebook_path):
+    return "\n".join(c.source for c in jupytext.read(notebook_path).cells if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("path", CHAPTER_NOTEBOOKS, ids=[p.name for p in CHAPTER_NOTEBOOKS])
+def test_each_chapter_shows_its_code_and_asks_the_student_to_write_it(path):
+    """The package's own source in a cell (``show_source``), then a stub the student fills in
+    (``raise NotImplementedError``) and a ``check_function`` cell that compares it with the package."""
+    code = _code(path)
+    assert "show_source(" in code, f"{path.name} shows none of the package's code"
+    assert "raise NotImplementedError" in code and "check_function(" in code, \
+        f"{path.name} has no write-it-yourself exercise with a check"
+
+
+def test_the_notebooks_keep_only_the_asserts_that_teach():
+    count = sum(len(re.findall(r"^\s*assert\b", _code(p), flags=re.M)) for p in NOTEBOOKS)
+    assert count <= ASSERTS_BEFORE_THE_MOVE // 3, f"{count} assert lines in the notebooks"
