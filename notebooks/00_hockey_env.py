@@ -36,7 +36,7 @@ import pandas as pd
 import torch
 
 from dreamer_edu.config import Config
-from dreamer_edu.envs import BasicOpponent, HockeyEnv, Mode, make_env, mirror_observation
+from dreamer_edu.envs import BasicOpponent, HockeyEnv, Mode, make_env
 from dreamer_edu.envs import hockey as game_rules
 from dreamer_edu.experiments import collect_episodes
 from dreamer_edu.viz import exercises, plots
@@ -63,16 +63,10 @@ obs, info = env.reset(seed=SEED)
 print("observation space:", env.observation_space)
 print("action space:     ", env.action_space)
 print("two-player game:  ", type(env.game).__name__, "with action space", env.game.action_space)
+print(f"table {game_rules.W:g} m x {game_rules.H:g} m, one step {1000 * game_rules.DT:g} ms, "
+      f"clock limits {game_rules.MAX_TIMESTEPS}")
 pd.DataFrame({"mode": [m.name for m in Mode],
               "steps of a game without a goal": [viz.max_game_steps(m.name) for m in Mode]}).set_index("mode")
-
-# %%
-assert (game_rules.W, game_rules.H, game_rules.DT, game_rules.MAX_TIMESTEPS["NORMAL"]) == (10.0, 8.0, 0.02, 250)
-assert isinstance(env.game, HockeyEnv)
-assert obs.shape == (18,) and env.action_space.shape == (4,) and env.game.action_space.shape == (8,)
-assert (env.action_space.low == -1).all() and (env.action_space.high == 1).all()
-assert viz.max_game_steps("NORMAL") == 251 and viz.max_game_steps("TRAIN_SHOOTING") == 81
-assert viz.max_game_steps("TRAIN_DEFENSE") == 81
 
 # %% [markdown]
 # The time limit is 250, but a game that nobody wins lasts 251 steps: the clock is checked after the step
@@ -108,15 +102,6 @@ obs_table
 #   the racket's heading; a held puck's timer starts at 15 and counts down;
 # * entries 12-15 are the puck; all others describe a racket (or its timer).
 
-# %%
-assert (obs_table.loc[0, "max"] < 0) and (obs_table.loc[6, "min"] > 0)          # own halves
-assert obs_table.loc[3, "max"] < 12 and obs_table.loc[9, "max"] < 12             # rackets: about 10 m/s at most
-assert obs_table.loc[14, "max"] > 50 and obs_table.loc[14, "min"] < -50          # shots in both directions
-assert obs_table.loc[14, "max"] < 65
-assert obs_table.loc[16, "max"] == 15 and obs_table.loc[16, "min"] == 0
-assert viz.puck_entries() == [12, 13, 14, 15]
-assert list(obs_table.index[obs_table["name"].str.startswith("puck")]) == viz.puck_entries()
-
 # %% [markdown]
 # The actions: four numbers, each clipped to [-1, 1] by the game; the units column says what one unit does.
 # The ranges are those the weak BasicOpponent used when it played as player one, and those of uniformly random
@@ -133,11 +118,7 @@ action_table
 
 # %%
 weak_actions = np.concatenate([ep["action"][1:] for ep in weak_games])        # (steps, 4)
-assert action_table.loc[0, "low"] == -1 and action_table.loc[0, "high"] == 1
-assert -0.8 < action_table.loc[2, "low"] and action_table.loc[2, "high"] < 0.8
-assert set(np.unique(weak_actions[:, 3])) == {0.0, 1.0}
-assert action_table.loc[1, "high"] < 0.8 and action_table.loc[1, "low"] > -0.8
-assert action_table["random low"].max() < -0.95 and action_table["random high"].min() > 0.95
+print("values of 'shoot' the weak bot used:", np.unique(weak_actions[:, 3]))
 
 # %% [markdown]
 #
@@ -153,23 +134,18 @@ assert action_table["random low"].max() < -0.95 and action_table["random high"].
 # %%
 game = env.game
 centre = np.array([game_rules.CENTER_X, game_rules.CENTER_Y])
-assert np.allclose(obs[0:2], [-3, 0]) and np.allclose(obs[6:8], [3, 0])
 start, _ = env.reset(seed=3)                                        # a reset state ...
-assert np.allclose(start[0:2], [-3, 0]) and np.allclose(start[6:8], [3, 0]) and not start[[3, 4, 9, 10, 14, 15]].any()
+print("at the reset: player one at", start[0:2], "player two at", start[6:8], "velocities", start[[3, 4, 9, 10]])
 obs = viz.play_to(env, 20, player="weak", seed=3)                   # ... and the state 20 steps later
-assert np.allclose(obs[0:2], np.array(game.player1.position) - centre, atol=1e-5)
-assert np.allclose(obs[6:8], np.array(game.player2.position) - centre, atol=1e-5)
-assert np.allclose(obs[12:14], np.array(game.puck.position) - centre, atol=1e-5)
-assert np.isclose(obs[2], game.player1.angle, atol=1e-6)
+assert np.allclose(obs[0:2], np.array(game.player1.position) - centre, atol=1e-5)  # 1.
 
-two = game.obs_agent_two()
-assert np.allclose(two, mirror_observation(obs))
+two = game.obs_agent_two()                                                        # 2.
 assert np.allclose(two[0:2], -obs[6:8]) and np.allclose(two[3:5], -obs[9:11])    # positions, velocities negated
 assert np.isclose(two[2], obs[8]) and np.isclose(two[5], obs[11])                # angles kept
 assert np.allclose(two[12:16], -obs[12:16])                                       # the puck, negated
 assert two[16] == obs[17] and two[17] == obs[16]                                  # the timers swap
 
-clipped, unclipped = HockeyEnv(), HockeyEnv()
+clipped, unclipped = HockeyEnv(), HockeyEnv()                                     # 3.
 clipped.reset(seed=SEED)
 unclipped.reset(seed=SEED)
 big = np.array([3.0, -7.0, 2.0, 0.2, -5.0, 0.5, -1.5, 9.0], np.float32)
@@ -185,7 +161,7 @@ assert np.array_equal(a, b)
 # so its timer `obs[16]` reads 15.
 
 # %%
-assert obs[16] == 15 and obs[17] == 0
+print(f"timers: obs[16] = {obs[16]:g}, obs[17] = {obs[17]:g}")
 fig = viz.plot_rink(game, obs, path=plots.figure_path(NAME, "rink", QUICK), start=start)
 
 # %% [markdown]
@@ -200,12 +176,8 @@ frames, final_info, game_seed = viz.record_match(player="strong", opponent="weak
 strip = viz.frame_indices(len(frames), 5)
 fig = viz.plot_frame_strip(frames, strip, path=plots.figure_path(NAME, "frames", QUICK))
 gif = viz.save_game_gif(frames, plots.figure_path(NAME, "game", QUICK).with_suffix(".gif"))
-print(f"game with seed {game_seed}: {len(frames) - 1} steps, winner {final_info['winner']}; GIF: {gif.name}")
-
-# %%
-assert final_info["winner"] == 1 and len(frames) - 1 < 251
-assert all(f.shape == (480, 600, 3) and f.dtype == np.uint8 for f in frames)
-assert gif.exists() and gif.stat().st_size > 1000
+print(f"game with seed {game_seed}: {len(frames) - 1} steps, winner {final_info['winner']}; "
+      f"frames of {frames[0].shape} {frames[0].dtype}; GIF: {gif.name}")
 
 # %% [markdown]
 # ## 4. Who wins?
@@ -226,7 +198,6 @@ viz.outcome_summary(outcomes)
 highs, lows = (outcomes[[f"{o}_{end}" for o in ("win", "draw", "loss")]].to_numpy() for end in ("high", "low"))
 half_width = (highs - lows).max() / 2
 print(f"widest interval: +-{100 * half_width:.1f} percentage points with {GAMES} games")
-assert 0.12 < half_width < 0.19 if QUICK else 0.03 < half_width < 0.06
 
 # %% [markdown]
 # What holds in every run we tried:
@@ -238,15 +209,7 @@ assert 0.12 < half_width < 0.19 if QUICK else 0.03 < half_width < 0.06
 # * and no scripted player wins more than 70% of its games: beating the weak bot often is a real task.
 
 # %%
-assert BasicOpponent(weak=True).kp == 0.5 and BasicOpponent(weak=False).kp == 10.0     # the only difference
-rand, weak, strong = (outcomes.loc[m] for m in matchups)
-assert rand["loss"] > rand["win"] + 0.15
-assert rand["mean_return"] < min(weak["mean_return"], strong["mean_return"]) - 5
-assert strong["win"] > rand["win"] + 0.10
-assert weak["draw"] > max(weak["win"], weak["loss"])
-assert outcomes["win"].max() < 0.7
-for _, row in outcomes.iterrows():                                  # the intervals contain the rates
-    assert all(row[f"{o}_low"] <= row[o] <= row[f"{o}_high"] for o in ("win", "draw", "loss"))
+print(f"steering gain kp: weak bot {BasicOpponent(weak=True).kp}, strong bot {BasicOpponent(weak=False).kp}")
 
 # %% [markdown]
 # ## 5. Why the reward is sparse
@@ -270,26 +233,13 @@ pd.DataFrame({label: {"steps": s["steps"], "mean game length": s["lengths"].mean
               for label, s in stats.items()}).round(3)
 
 # %%
-assert viz.goal_reward() == 10.0 and abs(viz.closeness_factor("NORMAL") - (-0.0576)) < 1e-9
-diagonal = float(np.hypot(game_rules.W, game_rules.H))              # no two points of the table are further apart
-for s in stats.values():
-    assert s["max_shaping"] <= 1e-9                                   # the penalty is never a bonus
-    assert s["min_shaping"] >= viz.closeness_factor() * diagonal
-    assert s["goal_step_fraction"] < 0.005                            # fewer than 1 step in 200
-    assert s["shaping_step_fraction"] > 10 * s["goal_step_fraction"]
-    assert s["lengths"].max() <= 251
-    assert np.allclose(s["goal_returns"] + s["shaping_returns"], s["returns"])
+print(f"goal reward {viz.goal_reward():g}; closeness penalty {viz.closeness_factor():.4f} per metre; "
+      f"per-step closeness penalty between {min(s['min_shaping'] for s in stats.values()):.3f} and "
+      f"{max(s['max_shaping'] for s in stats.values()):.3f}")
+assert all(s["goal_step_fraction"] < 0.005 for s in stats.values())     # the guide's "1%": at least twice too high
+assert all(s["shaping_step_fraction"] > 0.10 for s in stats.values())   # the guide's "99% zero": more than 10% are not
 draws = [len(ep["reward"]) - 1 for eps in matchups.values() for ep in eps if ep["winner"] == 0]
-assert draws and set(draws) == {251}                                  # a game without a goal: 251 steps
-assert all(s["shaping_step_fraction"] > 0.10 for s in stats.values())
-assert stats["random vs weak"]["shaping_returns"].mean() < -10
-assert stats["random vs weak"]["shaping_returns"].mean() < stats["weak vs weak"]["shaping_returns"].mean() - 5
-assert abs(stats["random vs weak"]["shaping_returns"].mean()) > 2 * abs(stats["random vs weak"]["goal_returns"].mean())
-finals = {w: [ep["reward"][-1] for eps in matchups.values() for ep in eps if ep["winner"] == w] for w in (1, 0, -1)}
-assert all(10 + viz.closeness_factor() * diagonal <= r <= 10 for r in finals[1])      # +10, plus the penalty
-assert all(-10 + viz.closeness_factor() * diagonal <= r <= -10 for r in finals[-1])   # -10, plus the penalty
-assert max(ep["reward"].max() for eps in matchups.values() for ep in eps if ep["winner"] == 0) <= 0
-assert stats["weak vs weak"]["lengths"].mean() > 150
+assert set(draws) == {251}                                              # every game without a goal: 251 steps
 
 # %% [markdown]
 # Fewer than one step in 200 carries a goal reward: at most one per game, in its last step. The guide's

@@ -37,7 +37,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from IPython.display import Image, display
@@ -105,12 +104,11 @@ schedule = pd.DataFrame({
 schedule
 
 # %%
-assert guide.updates_per_env_step == 32 / (32 * 32) and 1 / guide.updates_per_env_step == 32
-assert 32 / guide.updates_per_env_step == 1024       # the guide's loop: 32 updates per env step instead
-assert small.updates_per_env_step == 64 / (16 * 16) == 0.25          # one update every 4 env steps
-# a NORMAL game lasts at most 250 steps: the guide's config makes at most 250 / 32 = 7.8 updates per game
-assert MAX_TIMESTEPS["NORMAL"] * guide.updates_per_env_step == 7.8125
-assert abs(schedule.loc["parameters (M)", "guide: Config()"] - 2.19) < 0.02      # the "2.2 M" of section 7
+# the guide's own loop makes 32 updates per env step: 1024 times as many as the official reading
+assert 32 / guide.updates_per_env_step == 1024
+# a NORMAL game lasts at most 250 steps: with the guide's config, that is 250 / 32 = 7.8 updates per game at most
+print(f"updates in a game of {MAX_TIMESTEPS['NORMAL']} steps: {MAX_TIMESTEPS['NORMAL'] * guide.updates_per_env_step:g} "
+      f"(guide's Config()), {MAX_TIMESTEPS['NORMAL'] * small.updates_per_env_step:g} (Config.quick())")
 
 # %% [markdown]
 # ## 2. One update, by hand
@@ -216,9 +214,6 @@ assert not differ and float(package_metrics["world/loss"]) == float(world_loss)
 help_text = subprocess.run([sys.executable, "-m", "dreamer_edu", "train", "--help"], capture_output=True,
                            text=True, check=True).stdout
 print(help_text)
-for option in ("--quick", "--mode", "--opponent", "--steps", "--minutes", "--run-dir", "--resume",
-               "--config-override", "--threads", "--device"):
-    assert option in help_text, option
 
 # %% [markdown]
 # ## 4. A run that learns on a CPU
@@ -233,7 +228,6 @@ for option in ("--quick", "--mode", "--opponent", "--steps", "--minutes", "--run
 # %%
 random_shooting = play_games(None, 50, opponent="none", mode="TRAIN_SHOOTING", seed=EVAL_SEED)
 print("random policy, TRAIN_SHOOTING:", random_shooting.summary())
-assert random_shooting.win_rate <= 0.15          # random play rarely scores
 
 # %% [markdown]
 # Now the run. `LiveDiagnostics` is plugged into the trainer's two hooks: after every logging interval
@@ -278,23 +272,23 @@ print(f"{trainer.env_steps} env steps, {trainer.agent.updates} updates in {train
 # starts at its clipped floor of 0.6 and never goes below.
 
 # %%
-history = pd.DataFrame(trainer.history)
-assert live.all_finite() and live.rows == trainer.history and len(history) >= 5
+history = pd.DataFrame(trainer.history)                     # the same rows as live.rows
 low = 4 * gaussian_entropy_per_dim(config.log_std_min)      # 3.68 nats
 high = 4 * gaussian_entropy_per_dim(config.log_std_max)     # 13.68 nats
-assert abs(low - 3.68) < 0.01 and abs(high - 13.68) < 0.01 and live.entropy_bounds == (low, high)
-assert (history["behavior/entropy_min"] >= low - 1e-3).all() and (history["behavior/entropy_max"] <= high + 1e-3).all()
-assert (history["behavior/entropy_min"] <= history["behavior/entropy_mean"]).all()
-assert (history["diagnostics/return_range_S"] >= config.return_norm_floor - 1e-6).all()
-kl_floor = (config.kl_dynamics_scale + config.kl_representation_scale) * config.free_nats
-assert abs(kl_floor - 0.6) < 1e-9 and (history["world/kl_loss"] >= kl_floor - 1e-4).all()
-assert abs(history["world/kl_loss"].iloc[0] - kl_floor) < 0.02
+kl_floor = (config.kl_dynamics_scale + config.kl_representation_scale) * config.free_nats      # 0.6
 warmup_max = config.warmup_episodes * MAX_TIMESTEPS["TRAIN_SHOOTING"]   # warmup games last at most 80 steps
-assert (trainer.env_steps - warmup_max) * 0.25 - 1 <= trainer.agent.updates <= trainer.env_steps * 0.25
-assert STEPS <= trainer.env_steps < STEPS + MAX_TIMESTEPS["TRAIN_SHOOTING"]   # the last game is played to its end
-for name in ("checkpoint.pt", "replay.npz", "eval.csv", "config.json"):
-    assert (RUN_DIR / name).is_file(), name
-assert any((RUN_DIR / "tb").iterdir())
+display(pd.DataFrame([
+    ("all metrics finite", live.all_finite(), "True"),
+    ("lowest entropy (nats)", history["behavior/entropy_min"].min(), f"at least {low:.2f}"),
+    ("highest entropy (nats)", history["behavior/entropy_max"].max(), f"at most {high:.2f}"),
+    ("smallest S", history["diagnostics/return_range_S"].min(), f"at least {config.return_norm_floor:g} (its floor)"),
+    ("KL loss, first log interval", history["world/kl_loss"].iloc[0], f"about {kl_floor:.1f}"),
+    ("KL loss, lowest", history["world/kl_loss"].min(), f"at least {kl_floor:.1f}"),
+    ("updates", trainer.agent.updates,
+     f"{(trainer.env_steps - warmup_max) * 0.25:.0f} to {trainer.env_steps * 0.25:.0f}"),
+], columns=["", "this run", "must be"]).set_index(""))
+assert (history["diagnostics/return_range_S"] >= config.return_norm_floor - 1e-6).all()    # S never below its floor
+assert (history["world/kl_loss"] >= kl_floor - 1e-4).all()                               # nor the KL loss below 0.6
 print("last evaluation:", first_eval)
 history[["env_steps", "updates", "behavior/entropy_mean", "diagnostics/return_range_S",
          "diagnostics/return_range_at_floor", "world/recon_loss", "world/reward_loss", "world/kl_loss",
@@ -313,9 +307,10 @@ resumed = Trainer(Config(), RUN_DIR, resume=True, progress=True, total_env_steps
                   on_log=live.on_log, on_eval=live.on_eval)
 print(f"resumed at env step {resumed.env_steps}, {resumed.agent.updates} updates, {resumed.episodes} games, "
       f"buffer {len(resumed.buffer)} steps; target now {resumed.config.total_env_steps}")
+print(f"the saved config, not Config(): {resumed.config.mode}, batch {resumed.config.batch_size} x "
+      f"{resumed.config.batch_length}, seed {resumed.config.seed}")
 assert (resumed.env_steps, resumed.agent.updates, resumed.episodes) == \
        (trainer.env_steps, trainer.agent.updates, trainer.episodes)
-assert resumed.config.replace(total_env_steps=STEPS) == trainer.config      # the saved config, not Config()
 assert all(torch.equal(p, q) for p, q in zip(resumed.agent.state_dict().values(), trainer.agent.state_dict().values()))
 
 # %%
@@ -333,11 +328,10 @@ if not live.live:                 # no live figure (a script, or a non-inline ba
 # uninterrupted one).
 
 # %%
-assert live.rows == trainer.history + resumed.history and live.all_finite()
-assert resumed.history[0]["updates"] > trainer.agent.updates and resumed.env_steps >= trainer.env_steps + MORE_STEPS
-assert abs((resumed.agent.updates - trainer.agent.updates) - (resumed.env_steps - trainer.env_steps) * 0.25) <= 1
-history = pd.DataFrame(live.rows)
+history = pd.DataFrame(live.rows)                 # trainer.history, then resumed.history
 summary = live.summary()
+print(f"log intervals: {len(trainer.history)} before the resume, {len(resumed.history)} after; the resumed part made "
+      f"{resumed.agent.updates - trainer.agent.updates} updates in {resumed.env_steps - trainer.env_steps} env steps")
 print({k: round(v, 3) if isinstance(v, float) else v for k, v in summary.items()})
 
 # %% [markdown]
@@ -346,19 +340,24 @@ print({k: round(v, 3) if isinstance(v, float) else v for k, v in summary.items()
 # the small reward for staying close to the puck, so it moves long before the first goals). The checklist of
 # chapter 14 must read well too: S sat at its floor for less than half of the run (rewards reach the critic) and
 # grew past 5; the entropy fell (the actor became surer); the reconstruction loss fell to less than half and the
-# reward loss fell; the KL loss rose above its floor.
+# reward loss fell; the KL loss rose above its floor. The table sets this run's numbers (first and last 10 log
+# intervals) beside those marks. The full-mode run reaches all of them (`tests/test_notebook_claims_00_08.py`
+# repeats it); quick mode's run is far too short for most.
 
 # %%
 print("trained (greedy policy):", final)
 print("random:                 ", random_shooting.summary())
-if not QUICK:
-    assert final["win_rate"] >= random_shooting.win_rate + 0.15, (final, random_shooting.summary())
-    assert final["mean_return"] > random_shooting.mean_return + 5
-    assert summary["share_at_floor"] < 0.5 and history["diagnostics/return_range_S"].max() > 5.0
-    first, last = history.iloc[:10].mean(), history.iloc[-10:].mean()
-    assert last["behavior/entropy_mean"] < first["behavior/entropy_mean"] - 0.5
-    assert last["world/recon_loss"] < first["world/recon_loss"] / 2 and last["world/reward_loss"] < first["world/reward_loss"]
-    assert last["world/kl_loss"] > kl_floor + 0.2
+first, last = history.iloc[:10].mean(), history.iloc[-10:].mean()
+pd.DataFrame([
+    ("win rate: trained minus random", final["win_rate"] - random_shooting.win_rate, "at least 0.15"),
+    ("mean return: trained minus random", final["mean_return"] - random_shooting.mean_return, "more than 5"),
+    ("share of log intervals with S at its floor", summary["share_at_floor"], "less than 0.5"),
+    ("largest S", history["diagnostics/return_range_S"].max(), "more than 5"),
+    ("entropy: last minus first", last["behavior/entropy_mean"] - first["behavior/entropy_mean"], "less than -0.5"),
+    ("reconstruction loss: last / first", last["world/recon_loss"] / first["world/recon_loss"], "less than 0.5"),
+    ("reward loss: last / first", last["world/reward_loss"] / first["world/reward_loss"], "less than 1"),
+    ("KL loss: last minus its floor", last["world/kl_loss"] - kl_floor, "more than 0.2"),
+], columns=["", "this run", "full mode reaches"]).set_index("").round(3)
 
 # %% [markdown]
 # The learning curve comes from `eval.csv`, which the trainer appends to at every evaluation, before and after
@@ -372,8 +371,8 @@ fig.axes[0].axvline(trainer.env_steps, color="black", linewidth=0.8, linestyle="
 fig.axes[0].legend()
 fig = plots.finish(fig, plots.figure_path(NAME, "learning_curve", QUICK))
 eval_rows = plots.read_eval_csv(RUN_DIR)
-assert [r["env_steps"] for r in eval_rows] == [e["env_steps"] for e in live.evals]
-assert eval_rows[-1]["win_rate"] == final["win_rate"]
+print(f"eval.csv: evaluations at env steps {[int(r['env_steps']) for r in eval_rows]}; the last one's win rate "
+      f"{eval_rows[-1]['win_rate']:.0%}")
 
 # %% [markdown]
 # ## 6. How good is the agent, honestly?
@@ -386,19 +385,18 @@ assert eval_rows[-1]["win_rate"] == final["win_rate"]
 #
 # Each rate comes with a 95% Wilson interval: with 50 games a rate of 50% is only known to within about ±13
 # points. Do not expect much in the full game: the agent has never seen an opponent move, never defended, and
-# never had to win the puck back. A drill agent is a start, not a hockey player. In full mode we check that it
-# still beats the random policy in the drill on new seeds (more wins, a mean return at least 5 higher), and that
-# against each bot it loses more games than it wins and wins fewer than in the drill. Compare its loss rates with
-# the random policy's in the table: a player that rushes at the puck leaves its own goal open. (In the drill there
-# is no opponent: a "loss" there is an own goal.) Compare, too, the drill's win rate here with the last evaluation
-# during training: two samples of 50 games from the same policy, each with its own interval.
+# never had to win the puck back. A drill agent is a start, not a hockey player. In full mode it still beats the
+# random policy in the drill on new seeds (more wins, a mean return at least 5 higher), and against each bot it
+# loses more games than it wins and wins fewer than in the drill. Compare its loss rates with the random policy's
+# in the table: a player that rushes at the puck leaves its own goal open. (In the drill there is no opponent: a
+# "loss" there is an own goal.) Compare, too, the drill's win rate here with the last evaluation during training:
+# two samples of 50 games from the same policy, each with its own interval.
 
 # %%
 lo, hi = wilson_interval(25, 50)
-assert abs((hi - lo) / 2 - 0.13) < 0.005                               # 25 of 50: [36.6%, 63.4%]
+print(f"25 wins of 50: [{lo:.1%}, {hi:.1%}], +-{(hi - lo) / 2:.1%}")
 agent, saved_config, counters = load_agent(RUN_DIR)
-assert saved_config == resumed.config and counters["env_steps"] == resumed.env_steps
-assert all(torch.equal(p, q) for p, q in zip(agent.state_dict().values(), resumed.agent.state_dict().values()))
+print(f"loaded the agent of env step {counters['env_steps']} ({saved_config.mode}, seed {saved_config.seed})")
 matchups = {"drill, no opponent": ("none", "TRAIN_SHOOTING"), "NORMAL vs weak": ("weak", "NORMAL"),
             "NORMAL vs strong": ("strong", "NORMAL")}
 outcomes, rows = {}, []
@@ -412,19 +410,6 @@ for label, (opponent, mode) in matchups.items():
         print(f"{label:20s} {player:8s} {outcome.summary()}")
 pd.DataFrame(rows).round(3)
 
-# %%
-for outcome in outcomes.values():
-    assert outcome.games == MATCH_GAMES and abs(outcome.win_rate + outcome.draw_rate + outcome.loss_rate - 1) < 1e-9
-    lo, hi = wilson_interval(outcome.wins, outcome.games)
-    assert lo <= outcome.win_rate <= hi
-if not QUICK:
-    drill, drill_random = outcomes["drill, no opponent", "trained"], outcomes["drill, no opponent", "random"]
-    assert drill.win_rate > drill_random.win_rate + 0.05                  # it learned the drill (new seeds) ...
-    assert drill.mean_return > drill_random.mean_return + 5
-    for opponent in ("weak", "strong"):                                    # ... but is no match for either bot
-        full_game = outcomes[f"NORMAL vs {opponent}", "trained"]
-        assert full_game.loss_rate > full_game.win_rate and full_game.win_rate < drill.win_rate, opponent
-
 # %% [markdown]
 # One recorded game of the drill (greedy policy, the first evaluation seed), saved as a GIF:
 
@@ -433,7 +418,6 @@ gif_path = plots.figure_path(NAME, "game", QUICK).with_suffix(".gif")
 info = record_game(agent, gif_path, opponent="none", mode="TRAIN_SHOOTING", seed=EVAL_SEED, fps=20)
 result = {1: "the agent scored", 0: "no goal before time ran out", -1: "own goal"}[int(info["winner"])]
 print(f"{gif_path.name}: {result}")
-assert gif_path.is_file() and gif_path.stat().st_size > 10_000
 display(Image(filename=str(gif_path)))
 
 # %% [markdown]
@@ -483,8 +467,6 @@ print(f"guide's Config() on {speed_device} ({torch.get_num_threads()} torch thre
 print(f"the whole loop: {loop_steps_per_s:.1f} env steps/s -> {guide.total_env_steps:,} env steps take about "
       f"{hours:.1f} hours here")
 print(f"the small run above: {resumed.env_steps / train_seconds:.0f} env steps/s with Config.quick() (warmup included)")
-for value in (updates_per_s, acting_steps_per_s, loop_steps_per_s, hours):
-    assert np.isfinite(value) and value > 0          # only sanity: the numbers themselves are this machine's
 
 # %% [markdown]
 # Set the flag to `True` on a machine with a CUDA GPU to train the guide's configuration: `Config(device="cuda")`,
@@ -506,10 +488,8 @@ make_train = build_parser().parse_args("train --opponent weak --seed 42 --use_dr
 FULL_RUN_DIR = REPO_ROOT / default_run_dir(make_train.mode, make_train.opponent, make_train.seed)
 full_config = Config(device="cuda")
 print(f"make train and the cell below both train in {FULL_RUN_DIR}")
-assert default_run_dir(make_train.mode, make_train.opponent, make_train.seed) == Path("runs") / "normal-weak-seed42"
-assert (full_config.mode, full_config.opponent, full_config.seed) == (make_train.mode, make_train.opponent,
-                                                                     make_train.seed)
-assert full_config.use_dreamsmooth and full_config.replace(device="auto") == Config()   # make train's config
+print(f"both with the guide's Config(): {full_config.mode} against {full_config.opponent}, seed {full_config.seed}, "
+      f"DreamSmooth {'on' if full_config.use_dreamsmooth else 'off'}; only the device is fixed here (cuda)")
 
 # %%
 FULL_HOCKEY = False
@@ -527,13 +507,10 @@ else:
     print("FULL_HOCKEY is False: skipped (set it to True on a GPU machine)")
 
 # %%
-refused = False
 try:                                   # what the cell above says when the flag is on but no GPU is there
     require_gpu(True, cuda_available=False)
 except RuntimeError as err:
     print(err)
-    refused = True
-assert refused and require_gpu(False) is False
 
 # %% [markdown]
 # ## Exercises
