@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 
-.PHONY: install train test test-unit test-notebooks lab figures bench play clean
+.PHONY: install train test test-long test-unit test-notebooks lab figures bench play clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,12 +22,16 @@ install: $(STAMP)
 train: $(STAMP)
 	$(PY) -m dreamer_edu train --opponent weak --seed 42 --use_dreamsmooth $(ARGS)
 
-## test: unit tests, then every notebook in quick mode (nbval)
+## test: unit tests (the `long` ones aside: see test-long), then every notebook in quick mode (nbval)
 test: $(STAMP)
-	SDL_VIDEODRIVER=dummy MPLBACKEND=Agg DREAMER_EDU_QUICK=1 $(PY) -m pytest -q tests
+	SDL_VIDEODRIVER=dummy MPLBACKEND=Agg DREAMER_EDU_QUICK=1 $(PY) -m pytest -q -m "not long" tests
 ifneq ($(NOTEBOOKS),)
 	SDL_VIDEODRIVER=dummy MPLBACKEND=Agg DREAMER_EDU_QUICK=1 $(PY) -m pytest -q --nbval-lax --nbval-current-env notebooks
 endif
+
+## test-long: the tests too long for CI (notebook 08's full-mode training run and its checklist)
+test-long: $(STAMP)
+	SDL_VIDEODRIVER=dummy MPLBACKEND=Agg $(PY) -m pytest -q -m long tests
 
 ## lab: JupyterLab on your own copies of the notebooks in my_notebooks/ (made on first use, never overwritten;
 ## full-mode figures go to my_notebooks/figures/). LAB_ARGS adds options, e.g. LAB_ARGS="--no-browser --port=8899"

@@ -414,7 +414,7 @@ def test_make_train_and_the_notebooks_gpu_cell_train_the_same_run(monkeypatch, t
 # cell's refusal without a GPU (tests/test_live.py::test_require_gpu_refuses_without_a_gpu).
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_the_full_mode_run_learns_the_drill_and_reads_well_on_the_checklist(tmp_path):
     """Sections 5 and 6 in full mode: 9,000 env steps, a resume for 6,000 more, then
 
