@@ -29,7 +29,6 @@
 # percentiles, what the EMA does early on, why the floor, and why the fixed η then works.
 
 # %%
-import math
 
 import numpy as np
 import pandas as pd
@@ -38,7 +37,7 @@ import torch
 from dreamer_edu.config import Config
 from dreamer_edu.returns import Moments, normalized_advantages
 from dreamer_edu.viz import exercises, plots, widgets
-from dreamer_edu.viz.exercises import check_function, show_source
+from dreamer_edu.viz.exercises import check_function, moments_inputs, moments_step, show_source
 from dreamer_edu.viz.setup import notebook_setup
 
 QUICK, DEVICE = notebook_setup()     # quick mode (DREAMER_EDU_QUICK=1), seeds, one torch thread, the device
@@ -239,23 +238,5 @@ def my_moments_step(returns, low_ema, high_ema, decay, floor):
 
 
 # %%
-def package_moments_step(returns, low_ema, high_ema, decay, floor):
-    """The package's answer: a fresh Moments whose two EMAs are set to the given values, called once."""
-    module = Moments(decay=decay, floor=floor)
-    module.low_ema.fill_(low_ema)
-    module.high_ema.fill_(high_ema)
-    return module(returns)
-
-
-def moments_inputs(generator):
-    """A random batch of returns, EMAs, decay and floor; the returns' spread runs from tiny (S at the floor) to big."""
-    spread = math.exp(6 * torch.rand((), generator=generator).item() - 3)          # 0.05 .. 20
-    returns = spread * torch.randn(16, 15, generator=generator) + torch.randn((), generator=generator)
-    low_ema = spread * torch.randn((), generator=generator)
-    high_ema = low_ema + 4 * spread * torch.rand((), generator=generator)
-    decay = 0.5 + 0.499 * torch.rand((), generator=generator).item()
-    floor = 0.5 + 2 * torch.rand((), generator=generator).item()
-    return returns, low_ema, high_ema, decay, floor
-
-
-check_function(my_moments_step, package_moments_step, moments_inputs)
+# the check: random returns and EMAs (exercises.moments_inputs), against one call of a fresh Moments
+check_function(my_moments_step, moments_step, moments_inputs)

@@ -38,7 +38,7 @@ from dreamer_edu.config import Config
 from dreamer_edu import dreamsmooth
 from dreamer_edu.dreamsmooth import ema_smooth, smooth_rewards
 from dreamer_edu.viz import dreamsmooth_plots, exercises, plots, widgets
-from dreamer_edu.viz.exercises import check_function, show_source
+from dreamer_edu.viz.exercises import check_function, reward_row_inputs, show_source
 from dreamer_edu.viz.setup import notebook_setup
 
 QUICK, DEVICE = notebook_setup()     # quick mode (DREAMER_EDU_QUICK=1), seeds, one torch thread, the device
@@ -257,14 +257,5 @@ def my_ema_smooth(rewards, alpha, is_last):
 
 
 # %%
-def reward_row_inputs(generator):
-    """60 steps of small shaping rewards with a few goals of +-10, about six episode ends, a random alpha."""
-    rewards = 0.1 * torch.randn(60, generator=generator, dtype=torch.float64)
-    goals = torch.rand(60, generator=generator) < 0.1
-    rewards[goals] = torch.where(torch.rand(int(goals.sum()), generator=generator) < 0.5, -10.0, 10.0).double()
-    is_last = torch.rand(60, generator=generator) < 0.1
-    alpha = 0.95 * torch.rand((), generator=generator).item()
-    return rewards, alpha, is_last
-
-
+# the check: 60 random rewards with goals and episode ends (exercises.reward_row_inputs)
 check_function(my_ema_smooth, ema_smooth, reward_row_inputs)

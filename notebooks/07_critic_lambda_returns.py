@@ -39,7 +39,7 @@ from dreamer_edu.actor_critic import Critic, update_slow_critic
 from dreamer_edu.config import Config
 from dreamer_edu.returns import guide_lambda_returns, lambda_returns
 from dreamer_edu.viz import exercises, plots, widgets
-from dreamer_edu.viz.exercises import check_function, show_source
+from dreamer_edu.viz.exercises import check_function, rollout_inputs, show_source
 from dreamer_edu.viz.setup import notebook_setup
 
 QUICK, DEVICE = notebook_setup()     # quick mode (DREAMER_EDU_QUICK=1), seeds, one torch thread, the device
@@ -268,14 +268,5 @@ def my_lambda_returns(rewards, values, continues, discount, lambda_):
 
 
 # %%
-def rollout_inputs(generator):
-    """Four random rollouts of 15 steps, some of which end early; a random discount and lambda."""
-    rewards = torch.randn(4, 15, generator=generator, dtype=torch.float64)
-    values = 3 * torch.randn(4, 16, generator=generator, dtype=torch.float64)
-    continues = (torch.rand(4, 15, generator=generator, dtype=torch.float64) > 0.1).double()
-    discount = 0.9 + 0.1 * torch.rand((), generator=generator).item()
-    lambda_ = torch.rand((), generator=generator).item()
-    return rewards, values, continues, discount, lambda_
-
-
+# the check: four random 15-step rollouts, some ending early (exercises.rollout_inputs)
 check_function(my_lambda_returns, lambda_returns, rollout_inputs)

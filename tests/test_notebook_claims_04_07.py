@@ -6,7 +6,7 @@ notebook's inputs (same seeds, same sizes), and where possible by a second route
 
 * The write-it-yourself exercises: a correct solution of each passes ``check_function``, the unanswered stub is
   "not answered yet" (None), and a typical mistake is caught (False), so each exercise is solvable and its check
-  is honest.  The input makers and the package-side references are copies of the notebooks' cells.
+  is honest.  The input makers and the package-side references are the notebooks' own (``viz.exercises``).
 * The claims whose ``assert`` lines left the notebooks, one test per section.
 """
 import math
@@ -22,30 +22,13 @@ from dreamer_edu.distributions import TwoHot, symexp, symlog
 from dreamer_edu.dreamsmooth import causal_ema_smooth, ema_smooth, gaussian_smooth, smooth_rewards, uniform_smooth
 from dreamer_edu.returns import Moments, guide_lambda_returns, lambda_returns, normalized_advantages
 from dreamer_edu.viz import dreamsmooth_plots, widgets
-from dreamer_edu.viz.exercises import check_function
+from dreamer_edu.viz.exercises import check_function, moments_inputs, moments_step, reward_row_inputs, rollout_inputs
 
 GAMMA, LAMBDA, H = Config().discount, Config().lambda_, Config().horizon
 
 
 # ================================================================================ the write-it-yourself exercises
 # ------------------------------------------------------------------------------------ 04: one Moments update
-def _package_moments_step(returns, low_ema, high_ema, decay, floor):
-    module = Moments(decay=decay, floor=floor)
-    module.low_ema.fill_(low_ema)
-    module.high_ema.fill_(high_ema)
-    return module(returns)
-
-
-def _moments_inputs(generator):
-    spread = math.exp(6 * torch.rand((), generator=generator).item() - 3)          # 0.05 .. 20
-    returns = spread * torch.randn(16, 15, generator=generator) + torch.randn((), generator=generator)
-    low_ema = spread * torch.randn((), generator=generator)
-    high_ema = low_ema + 4 * spread * torch.rand((), generator=generator)
-    decay = 0.5 + 0.499 * torch.rand((), generator=generator).item()
-    floor = 0.5 + 2 * torch.rand((), generator=generator).item()
-    return returns, low_ema, high_ema, decay, floor
-
-
 def _moments_step_by_hand(returns, low_ema, high_ema, decay, floor):
     p5, p95 = torch.quantile(returns.flatten(), torch.tensor([0.05, 0.95]))
     low = decay * low_ema + (1 - decay) * p5
@@ -67,17 +50,17 @@ def test_exercise_04_moments_step_is_solvable_and_the_check_is_honest(capsys):
         p5, p95 = torch.quantile(returns.flatten(), torch.tensor([0.05, 0.95]))
         return low, torch.clamp(p95 - p5, min=floor)
 
-    assert check_function(stub, _package_moments_step, _moments_inputs) is None
+    assert check_function(stub, moments_step, moments_inputs) is None
     assert "not answered yet" in capsys.readouterr().out
-    assert check_function(_moments_step_by_hand, _package_moments_step, _moments_inputs) is True
-    assert check_function(forgets_the_floor, _package_moments_step, _moments_inputs) is False
-    assert check_function(spread_of_this_batch_only, _package_moments_step, _moments_inputs) is False
+    assert check_function(_moments_step_by_hand, moments_step, moments_inputs) is True
+    assert check_function(forgets_the_floor, moments_step, moments_inputs) is False
+    assert check_function(spread_of_this_batch_only, moments_step, moments_inputs) is False
 
 
 def test_exercise_04_inputs_reach_the_floor_and_leave_it():
     generator = torch.Generator().manual_seed(0)                       # check_function's default seed
-    at_floor = [bool(_package_moments_step(*inputs)[1] == inputs[4])
-                for inputs in (_moments_inputs(generator) for _ in range(5))]
+    at_floor = [bool(moments_step(*inputs)[1] == inputs[4])
+                for inputs in (moments_inputs(generator) for _ in range(5))]
     assert any(at_floor) and not all(at_floor)
 
 
@@ -139,15 +122,6 @@ def test_exercise_05_twohot_encode_is_solvable_and_the_check_is_honest(capsys):
 
 
 # ------------------------------------------------------------------------------------ 06: the backward EMA
-def _reward_row_inputs(generator):
-    rewards = 0.1 * torch.randn(60, generator=generator, dtype=torch.float64)
-    goals = torch.rand(60, generator=generator) < 0.1
-    rewards[goals] = torch.where(torch.rand(int(goals.sum()), generator=generator) < 0.5, -10.0, 10.0).double()
-    is_last = torch.rand(60, generator=generator) < 0.1
-    alpha = 0.95 * torch.rand((), generator=generator).item()
-    return rewards, alpha, is_last
-
-
 def _ema_by_hand(rewards, alpha, is_last, stop_at_ends=True):
     out = torch.zeros_like(rewards)
     running = 0.0
@@ -169,23 +143,14 @@ def test_exercise_06_ema_smooth_is_solvable_and_the_check_is_honest(capsys):
     def normalised(rewards, alpha, is_last):                     # the guide's kernel is not scaled by (1 - alpha)
         return (1 - alpha) * _ema_by_hand(rewards, alpha, is_last)
 
-    assert check_function(stub, ema_smooth, _reward_row_inputs) is None
+    assert check_function(stub, ema_smooth, reward_row_inputs) is None
     assert "not answered yet" in capsys.readouterr().out
-    assert check_function(_ema_by_hand, ema_smooth, _reward_row_inputs) is True
-    assert check_function(across_episodes, ema_smooth, _reward_row_inputs) is False
-    assert check_function(normalised, ema_smooth, _reward_row_inputs) is False
+    assert check_function(_ema_by_hand, ema_smooth, reward_row_inputs) is True
+    assert check_function(across_episodes, ema_smooth, reward_row_inputs) is False
+    assert check_function(normalised, ema_smooth, reward_row_inputs) is False
 
 
 # ------------------------------------------------------------------------------------ 07: lambda-returns
-def _rollout_inputs(generator):
-    rewards = torch.randn(4, 15, generator=generator, dtype=torch.float64)
-    values = 3 * torch.randn(4, 16, generator=generator, dtype=torch.float64)
-    continues = (torch.rand(4, 15, generator=generator, dtype=torch.float64) > 0.1).double()
-    discount = 0.9 + 0.1 * torch.rand((), generator=generator).item()
-    lambda_ = torch.rand((), generator=generator).item()
-    return rewards, values, continues, discount, lambda_
-
-
 def _lambda_returns_by_hand(rewards, values, continues, discount, lambda_, use_discount=True):
     gamma = discount if use_discount else 1.0
     ret = values[:, -1]
@@ -207,11 +172,11 @@ def test_exercise_07_lambda_returns_is_solvable_and_the_check_is_honest(capsys):
         return _lambda_returns_by_hand(rewards, torch.cat([values[:, :1], values[:, :-1]], 1), continues,
                                        discount, lambda_)
 
-    assert check_function(stub, lambda_returns, _rollout_inputs) is None
+    assert check_function(stub, lambda_returns, rollout_inputs) is None
     assert "not answered yet" in capsys.readouterr().out
-    assert check_function(_lambda_returns_by_hand, lambda_returns, _rollout_inputs) is True
-    assert check_function(the_guides_code, lambda_returns, _rollout_inputs) is False
-    assert check_function(bootstraps_from_v0, lambda_returns, _rollout_inputs) is False
+    assert check_function(_lambda_returns_by_hand, lambda_returns, rollout_inputs) is True
+    assert check_function(the_guides_code, lambda_returns, rollout_inputs) is False
+    assert check_function(bootstraps_from_v0, lambda_returns, rollout_inputs) is False
 
 
 # ==================================================================================== 04: return normalisation

@@ -124,6 +124,49 @@ def _check(answer, expected, tol: float, hint: str, *, relative: bool = False) -
     return ok
 
 
+# ---------------------------------------------------------------------- random inputs of the exercise checks
+# (one copy, used by the notebooks' check cells and by the tests that show each exercise can be solved)
+def moments_step(returns, low_ema, high_ema, decay, floor):
+    """Notebook 04's reference: a fresh ``Moments`` whose two EMAs are set to the given values, called once."""
+    from ..returns import Moments
+
+    module = Moments(decay=decay, floor=floor)
+    module.low_ema.fill_(low_ema)
+    module.high_ema.fill_(high_ema)
+    return module(returns)
+
+
+def moments_inputs(generator):
+    """A random batch of returns, EMAs, decay and floor; the returns' spread runs from tiny (S at the floor) to big."""
+    spread = math.exp(6 * torch.rand((), generator=generator).item() - 3)          # 0.05 .. 20
+    returns = spread * torch.randn(16, 15, generator=generator) + torch.randn((), generator=generator)
+    low_ema = spread * torch.randn((), generator=generator)
+    high_ema = low_ema + 4 * spread * torch.rand((), generator=generator)
+    decay = 0.5 + 0.499 * torch.rand((), generator=generator).item()
+    floor = 0.5 + 2 * torch.rand((), generator=generator).item()
+    return returns, low_ema, high_ema, decay, floor
+
+
+def reward_row_inputs(generator):
+    """60 steps of small shaping rewards with a few goals of +-10, about six episode ends, a random alpha."""
+    rewards = 0.1 * torch.randn(60, generator=generator, dtype=torch.float64)
+    goals = torch.rand(60, generator=generator) < 0.1
+    rewards[goals] = torch.where(torch.rand(int(goals.sum()), generator=generator) < 0.5, -10.0, 10.0).double()
+    is_last = torch.rand(60, generator=generator) < 0.1
+    alpha = 0.95 * torch.rand((), generator=generator).item()
+    return rewards, alpha, is_last
+
+
+def rollout_inputs(generator):
+    """Four random rollouts of 15 steps, some of which end early; a random discount and lambda."""
+    rewards = torch.randn(4, 15, generator=generator, dtype=torch.float64)
+    values = 3 * torch.randn(4, 16, generator=generator, dtype=torch.float64)
+    continues = (torch.rand(4, 15, generator=generator, dtype=torch.float64) > 0.1).double()
+    discount = 0.9 + 0.1 * torch.rand((), generator=generator).item()
+    lambda_ = torch.rand((), generator=generator).item()
+    return rewards, values, continues, discount, lambda_
+
+
 # ------------------------------------------------------------------------------------ 03: actor entropy bounds
 def check_answer_zero_entropy_log_std(answer) -> bool | None:
     """The log_std_min at which the smallest possible entropy of the 4-dim action Normal is exactly 0."""
