@@ -50,7 +50,8 @@ def make_pendulum() -> gym.Env:
 def greedy_return(agent: Dreamer, games: int, seed: int) -> float:
     """Mean return of ``games`` episodes with the actor's mode (no exploration)."""
     env = make_pendulum()
-    played = [play_game(env, seed + i, agent_actions(agent, explore=False)) for i in range(games)]
+    with torch.random.fork_rng():          # evaluating must not shift training's random stream
+        played = [play_game(env, seed + i, agent_actions(agent, explore=False)) for i in range(games)]
     return float(np.mean([game.total_reward for game in played]))
 
 
