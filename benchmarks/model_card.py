@@ -23,7 +23,9 @@ import torch
 from dreamer_edu.agent import set_threads
 from dreamer_edu.checkpoint import CHECKPOINT_NAME, SHIPPED_DIR, find_checkpoint, read_checkpoint
 from dreamer_edu.config import Config
-from dreamer_edu.evaluate import load_agent, play_games, wilson_interval
+from dreamer_edu.envs import make_env
+from dreamer_edu.evaluate import load_agent, play_games, record_game, wilson_interval
+from dreamer_edu.games import agent_actions, play_game
 
 CARD_NAME = "MODEL_CARD.md"
 MAX_MB = 20.0                      # what the repository accepts for one shipped checkpoint
@@ -38,6 +40,21 @@ def changed_fields(config: Config) -> tuple[dict, bool]:
     return {k: v for k, v in config.to_dict().items() if v != getattr(base, k)}, base is quick
 
 
+def record_a_win(agent, path: Path, opponent: str = "strong", tries: int = 200) -> int:
+    """Find a game the agent wins against ``opponent`` (greedy; seeds CARD_SEED onwards) and record it as a GIF.
+    Each try seeds torch with the game's seed, so the recording replays the very game that was found."""
+    env = make_env(opponent=opponent)
+    for seed in range(CARD_SEED, CARD_SEED + tries):
+        torch.manual_seed(seed)
+        if play_game(env, seed, agent_actions(agent, explore=False)).winner == 1:
+            torch.manual_seed(seed)
+            info = record_game(agent, path, opponent=opponent, seed=seed, fps=25)
+            if info["winner"] != 1:
+                raise RuntimeError(f"seed {seed}: the recorded game did not replay the win that was found")
+            return seed
+    raise RuntimeError(f"no win against {opponent} in {tries} games")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", help="the training run (or its checkpoint.pt)")
@@ -45,6 +62,7 @@ def main() -> None:
     parser.add_argument("--command", required=True, help="the command (or commands) that trained it")
     parser.add_argument("--games", type=int, default=1000, help="greedy games against each bot")
     parser.add_argument("--note", default="", help="a paragraph for the card: how it was trained, what is weak")
+    parser.add_argument("--gif", default=None, help="also record a game it wins against the strong bot here")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     set_threads(args.threads)
@@ -98,6 +116,10 @@ def main() -> None:
     lines += ["## Use", "", "```",
               f"python -m dreamer_edu evaluate --checkpoint {args.name} --opponent strong --games 200",
               f"python -m dreamer_edu play --checkpoint {args.name} --opponent strong --gif game.gif", "```", ""]
+    if args.gif:
+        seed = record_a_win(agent, Path(args.gif))
+        lines += [f"`{args.gif}` shows a game it wins against the strong bot (game seed {seed:,}: the first win among "
+                  f"the games from seed {CARD_SEED:,} on).", ""]
     (target / CARD_NAME).write_text("\n".join(lines))
     print(f"wrote {target / CHECKPOINT_NAME} ({size_mb:.1f} MB) and {target / CARD_NAME}")
 
