@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 
-.PHONY: install train test test-long test-unit test-notebooks lab figures bench play clean
+.PHONY: install train test test-long test-unit test-notebooks lab figures screenshots bench play clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,14 @@ figures: $(STAMP)
 		$(VENV)/bin/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=-1 \
 		--output-dir build/figure-runs $(FIGURE_NOTEBOOKS)
 	SDL_VIDEODRIVER=dummy $(PY) -m dreamer_edu play --opponent weak --episodes 3 --gif "$(FIGURES_DIR)/demo.gif"
+
+## screenshots: run every notebook in quick mode in JupyterLab in a headless Chromium (apt install chromium), move
+## each explorer's sliders and save screenshots and a report per notebook to build/screenshots/; fails on any
+## error or warning. SCREENSHOT_ARGS adds options, e.g. SCREENSHOT_ARGS="--notebooks 03 05"
+SCREENSHOT_ARGS ?=
+screenshots: $(STAMP)
+	$(PY) -c "import playwright" 2>/dev/null || $(PY) -m pip install --quiet playwright
+	SDL_VIDEODRIVER=dummy $(PY) lab/screenshots.py $(SCREENSHOT_ARGS)
 
 bench: $(STAMP)
 	SDL_VIDEODRIVER=dummy $(PY) benchmarks/env_speed.py

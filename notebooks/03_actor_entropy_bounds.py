@@ -175,8 +175,9 @@ assert 4 * math.log(2) < 4 * gaussian_entropy_per_dim(config.log_std_min)
 #
 # ## 4. Explorer
 #
-# Move the bounds and the pre-tanh mean. The left panel shows the squeeze, the right one both entropies; the
-# dotted red line marks the raw output at which σ = 0.242, if the bounds allow it.
+# Move the bounds and the pre-tanh mean. The left panel shows the squeeze, the right one both entropies. The
+# dotted red lines mark σ = 0.242 (log σ = -1.419), where the Normal's entropy is zero: across the left panel,
+# and on the right at the raw output that reaches it, if the bounds allow it.
 
 # %%
 explorer = widgets.entropy_explorer(n_samples=N_SAMPLES)

@@ -181,7 +181,7 @@ package_metrics = reference.train_step(batch_np)
 differ = [name for (name, mine), theirs in zip(by_hand.state_dict().items(), reference.state_dict().values())
           if not torch.equal(mine, theirs)]
 print(f"{len(by_hand.state_dict())} weight and buffer tensors compared; different: {differ or 'none'}")
-assert not differ and float(package_metrics["world/loss"]) == float(world_loss)
+assert not differ and float(package_metrics["world/loss"]) == float(world_loss.detach())
 
 # %% [markdown]
 # ## 3. The same thing from the command line

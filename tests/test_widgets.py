@@ -117,6 +117,13 @@ def test_moments_explorer_matches_hand_written_ema():
         assert result["at_floor_fraction"] == pytest.approx(np.mean(by_hand <= floor))
 
 
+def test_moments_explorer_counts_a_float32_floor():
+    """S is float32: a floor float32 cannot hold exactly (1.1, as the slider gives) is still "at the floor"."""
+    w = widgets.moments_explorer()
+    for floor in (1.1, 0.35, 2.05):
+        assert widgets.set_controls(w, goal_probability=0.0, floor=floor)["at_floor_fraction"] == 1.0
+
+
 def test_moments_explorer_floor_and_rare_goals():
     w = widgets.moments_explorer()
     quiet = widgets.set_controls(w, decay=0.99, goal_probability=0.0, floor=1.0)

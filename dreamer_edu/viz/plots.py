@@ -135,7 +135,7 @@ def plot_entropy_curves(curves: dict, path=None):
     ax2.set(xlabel="raw network output", ylabel=f"{_NATS} per action dimension",
             title=f"minimum: {curves['min_entropy_per_dim']:+.2f} per dim, "
                   f"{curves['min_entropy_total']:+.2f} for {curves['action_dim']} dims")
-    ax2.legend(loc="lower right", fontsize=8)
+    ax2.legend(loc="best", fontsize=8)       # the squashed curve leaves through the lower right corner
     for ax in (ax1, ax2):
         _grid(ax)
     fig.tight_layout()
@@ -307,7 +307,7 @@ def plot_sparse_regression(result: dict, path=None):
     ax2.set_xticks(x, labels)
     ax2.set(xlabel="reward", ylabel="probability",
             title="The true rewards and what each head says")
-    ax2.legend(fontsize=8)
+    ax2.legend(loc="upper left", fontsize=8)      # the middle bars reach the top
     for ax in (ax1, ax2):
         _grid(ax)
     fig.tight_layout()

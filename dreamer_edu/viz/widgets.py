@@ -49,12 +49,16 @@ def set_controls(widget, **values) -> dict:
     return widget.result
 
 
+#: every control of an explorer gets the same label width and length, so that the sliders line up
+_SLIDER_LOOK = {"style": {"description_width": "130px"}, "layout": {"width": "470px"}}
+
+
 def _slider(value, low, high, step, description, fmt=".2f"):
     import ipywidgets as widgets
 
     return widgets.FloatSlider(value=value, min=low, max=high, step=step, description=description,
                                readout_format=fmt, continuous_update=False,
-                               style={"description_width": "initial"})
+                               **_SLIDER_LOOK)
 
 
 def _interactive(callback, **sliders):
@@ -192,7 +196,9 @@ def moments_trace(decay: float = 0.99, goal_probability: float = 0.1, floor: flo
         "update": np.arange(1, updates + 1), "goals_from": updates // 3,
         "low_ema": low, "high_ema": high, "scale_trace": scale,
         "batch_low": batch_q[0], "batch_high": batch_q[1],
-        "scale": float(scale[-1]), "at_floor_fraction": float((scale <= floor).mean()),
+        "scale": float(scale[-1]),
+        # S is float32: compare with the float32 floor (1.1 in float32 is 1.10000002 > 1.1)
+        "at_floor_fraction": float((scale <= np.float32(floor)).mean()),
     }
 
 
@@ -469,10 +475,10 @@ def dreamsmooth_explorer(episodes: list[dict], save_to=None):
 
     methods = [(dreamsmooth_plots.LABELS[m], m) for m in ("ema", "causal_ema", "gaussian", "uniform", "none")]
     return _interactive(show,
-                        method=ipw.Dropdown(options=methods, value="ema", description="kernel"),
+                        method=ipw.Dropdown(options=methods, value="ema", description="kernel", **_SLIDER_LOOK),
                         alpha=_slider(0.5, 0.0, 0.95, 0.01, "alpha (EMAs)"),
                         sigma=_slider(3.0, 0.5, 10.0, 0.5, "sigma (Gaussian)"),
                         width=ipw.IntSlider(value=9, min=1, max=31, step=2, description="width (box)",
-                                            continuous_update=False, style={"description_width": "initial"}),
+                                            continuous_update=False, **_SLIDER_LOOK),
                         games=ipw.IntSlider(value=1, min=1, max=len(episodes), step=1, description="games shown",
-                                            continuous_update=False, style={"description_width": "initial"}))
+                                            continuous_update=False, **_SLIDER_LOOK))
