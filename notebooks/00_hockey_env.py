@@ -35,9 +35,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from dreamer_edu.checkpoint import shipped_agents
 from dreamer_edu.config import Config
 from dreamer_edu.envs import BasicOpponent, HockeyEnv, Mode, make_env
 from dreamer_edu.envs import hockey as game_rules
+from dreamer_edu.evaluate import load_agent, record_game
 from dreamer_edu.experiments import collect_episodes
 from dreamer_edu.viz import exercises, plots
 from dreamer_edu.viz import hockey as viz
@@ -275,6 +277,28 @@ low, mid, high = np.percentile(gaps, [10, 50, 90])
 print(f"{len(gaps)} goals by the strong bot after a catch: median {mid:.0f} steps from the last catch to the "
       f"goal (10%-90%: {low:.0f}-{high:.0f}); imagination horizon {horizon}")
 assert horizon == 15 and len(gaps) >= 5 and np.median(gaps) > horizon
+
+# %% [markdown]
+# ## Where the notebooks lead: a trained agent
+#
+# The chapters that follow build DreamerV3 piece by piece, and notebook 08 trains it. The repository also ships one
+# agent that has already been trained, on a 2-core CPU against the weak bot (`checkpoints/quick-cpu-v1/`, with a
+# model card beside it that says how long it trained and how often it wins over 1,000 games). Here it plays one
+# full game as player one against the *strong* bot, greedily (no exploration):
+
+# %%
+SHIPPED = "quick-cpu-v1"
+if SHIPPED in shipped_agents():
+    from IPython.display import Image, display
+
+    shipped, _, shipped_counters = load_agent(SHIPPED)
+    gif_path = plots.figure_path(NAME, "trained_agent_vs_strong", QUICK).with_suffix(".gif")
+    info = record_game(shipped, gif_path, opponent="strong", seed=0, fps=25)
+    result = {1: "the trained agent scored", 0: "no goal before time ran out", -1: "the strong bot scored"}
+    print(f"{SHIPPED} ({shipped_counters['env_steps']:,} env steps of training): {result[int(info['winner'])]}")
+    display(Image(filename=str(gif_path)))
+else:
+    print(f"this copy of the repository has no shipped agent {SHIPPED!r}")
 
 # %% [markdown]
 # ## Exercises

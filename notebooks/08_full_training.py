@@ -45,6 +45,7 @@ import dreamer_edu
 from dreamer_edu.__main__ import build_parser
 from dreamer_edu.actor_critic import behaviour_losses, update_slow_critic
 from dreamer_edu.agent import Dreamer, clip_and_step
+from dreamer_edu.checkpoint import shipped_agents
 from dreamer_edu.config import Config
 from dreamer_edu.distributions import gaussian_entropy_per_dim
 from dreamer_edu.envs import make_env
@@ -409,6 +410,28 @@ for label, (opponent, mode) in matchups.items():
                      "win 95% low": lo, "win 95% high": hi, "draw": outcome.draw_rate, "loss": outcome.loss_rate})
         print(f"{label:20s} {player:8s} {outcome.summary()}")
 pd.DataFrame(rows).round(3)
+
+# %% [markdown]
+# ### Next to a longer run
+#
+# The repository ships one agent trained for much longer on a 2-core CPU, in full games against the weak bot
+# (`checkpoints/quick-cpu-v1/`; the `MODEL_CARD.md` beside it gives its configuration, how long it trained, the
+# command, and its results over 1,000 games against each bot). Here it plays the two full-game matchups on the very
+# seeds your agent just played, so the two rows of each pair are directly comparable, each with its own interval.
+
+# %%
+SHIPPED = "quick-cpu-v1"
+if SHIPPED in shipped_agents():
+    shipped, shipped_config, shipped_counters = load_agent(SHIPPED)
+    print(f"{SHIPPED}: trained {shipped_counters['env_steps']:,} env steps in {shipped_config.mode} games vs "
+          f"{shipped_config.opponent} ({shipped_counters['wall_seconds'] / 3600:.1f} h on a CPU)")
+    for label in ("NORMAL vs weak", "NORMAL vs strong"):
+        opponent, mode = matchups[label]
+        outcome = play_games(shipped, MATCH_GAMES, opponent=opponent, mode=mode, seed=EVAL_SEED + 500)
+        print(f"{label:20s} {'shipped':8s} {outcome.summary()}")
+        print(f"{label:20s} {'yours':8s} {outcomes[label, 'trained'].summary()}")
+else:
+    print(f"this copy of the repository has no shipped agent {SHIPPED!r}")
 
 # %% [markdown]
 # One recorded game of the drill (greedy policy, the first evaluation seed), saved as a GIF:
