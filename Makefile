@@ -29,7 +29,7 @@ ifneq ($(NOTEBOOKS),)
 	SDL_VIDEODRIVER=dummy MPLBACKEND=Agg DREAMER_EDU_QUICK=1 $(PY) -m pytest -q --nbval-lax --nbval-current-env notebooks
 endif
 
-## test-long: the tests too long for CI (notebook 08's full-mode training run and its checklist)
+## test-long: the tests too long for CI (notebook 08's full-mode training run and its checklist, the learner on Pendulum-v1)
 test-long: $(STAMP)
 	SDL_VIDEODRIVER=dummy MPLBACKEND=Agg $(PY) -m pytest -q -m long tests
 
