@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import platform
+import re
 import shutil
 import time
 from pathlib import Path
@@ -65,6 +66,10 @@ def main() -> None:
     parser.add_argument("--gif", default=None, help="also record a game it wins against the strong bot here")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", args.name):
+        parser.error(f"--name {args.name!r}: letters, digits, '.', '_' and '-' only (it names checkpoints/<name>/)")
+    if args.games < 1:
+        parser.error(f"--games must be >= 1, got {args.games}")
     set_threads(args.threads)
 
     source = find_checkpoint(args.run_dir)

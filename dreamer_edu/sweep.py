@@ -142,7 +142,11 @@ class Sweep:
         minutes = _positive(budget.get("minutes"), f"{where}: budget.minutes", whole=False)
         evaluation = data.get("evaluation") or {}
         fixed_config = (Config.quick() if quick else Config()).replace(**fixed)
-        opponents = evaluation.get("opponents", [fixed_config.opponent])
+        try:                                      # a mixture "weak:0.5,strong:0.5" is evaluated against each
+            default_opponents = fixed_config.eval_opponents
+        except ValueError as err:
+            raise SweepError(f"{where}: config: {err}") from None
+        opponents = evaluation.get("opponents", default_opponents)
         if isinstance(opponents, str):
             opponents = [opponents]
         if not isinstance(opponents, list) or not opponents:

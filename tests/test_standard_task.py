@@ -1,7 +1,8 @@
 """The learner on a standard task (Pendulum-v1): a change that breaks learning in general fails here, while one
 that only hurts hockey does not.  ``benchmarks/standard_task.py`` prints the full learning curve.
 
-7,000 updates take about 9 minutes on one CPU thread, more than CI's budget leaves: the test is marked ``long``
+7,000 updates took 18.5 minutes on one CPU thread of a busy 2-core machine, more than CI's budget leaves:
+the test is marked ``long``
 and runs with ``make test-long``."""
 import sys
 from pathlib import Path

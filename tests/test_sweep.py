@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dreamer_edu.__main__ import main
-from dreamer_edu.sweep import EVAL_CSV, SWEEP_FILE, Sweep, t_interval, t_quantile_975
+from dreamer_edu.sweep import EVAL_CSV, SWEEP_FILE, Sweep, SweepError, t_interval, t_quantile_975
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -271,3 +271,12 @@ def test_ctrl_c_stops_the_sweep_unfinished_and_resume_finishes_it(tmp_path):
         assert (run / "finished.json").exists() and _last_env_steps(run) >= 6000
     finally:
         _kill_processes_marked(f"DREAMER_EDU_SWEEP_TEST={marker}")
+
+
+def test_a_mixture_opponent_is_evaluated_against_each_of_its_bots_by_default():
+    sweep = Sweep.from_dict({"quick": True, "config": {"opponent": "weak:0.5,strong:0.5"}, "variants": {"a": {}},
+                             "seeds": [0]})
+    assert sweep.opponents == ["weak", "strong"]
+    with pytest.raises(SweepError, match="sum to 0.9, not 1"):
+        Sweep.from_dict({"quick": True, "config": {"opponent": "weak:0.5,strong:0.4"}, "variants": {"a": {}},
+                         "seeds": [0]})
