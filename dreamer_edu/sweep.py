@@ -84,7 +84,7 @@ class Sweep:
     every: int
 
     def trials(self) -> list[tuple[str, int]]:
-        return [(variant, seed) for variant in self.variants for seed in self.seeds]
+        return [(variant, seed) for seed in self.seeds for variant in self.variants]   # the order Tune runs them
 
     def trial_config(self, variant: str, seed: int) -> Config:
         base = Config.quick() if self.quick else Config()
@@ -278,7 +278,7 @@ def run_trial(params: dict, spec: dict, sweep_dir: str) -> None:
     from .trainer import EVAL_SEED, Trainer
 
     sweep = Sweep.from_dict(spec)
-    variant, seed = params["variant"], params["seed"]
+    variant, seed = _variant_and_seed(params)
     run_dir = Path(sweep_dir) / run_dir_name(variant, seed)
     config = sweep.trial_config(variant, seed)
 
@@ -406,7 +406,9 @@ def run_sweep(sweep: Sweep, sweep_dir: str | Path, resume: bool = False, address
             tuner = tune.Tuner.restore(str(experiment), trainable, resume_unfinished=True, resume_errored=True)
         else:
             # (a sweep killed before Tune saved its state starts its trials again; they resume from checkpoints)
-            space = {"variant": tune.grid_search(list(sweep.variants)), "seed": tune.grid_search(sweep.seeds)}
+            # one grid point per trial, in the order of sweep.trials(): every variant's first seed runs before
+            # any second seed, so a sweep stopped early still compares all of its variants
+            space = {"trial": tune.grid_search([{"variant": v, "seed": s} for v, s in sweep.trials()])}
             tuner = tune.Tuner(trainable, param_space=space,
                                tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent or None,
                                                            reuse_actors=True, trial_name_creator=_trial_name,
@@ -431,9 +433,15 @@ def run_sweep(sweep: Sweep, sweep_dir: str | Path, resume: bool = False, address
     return 1 if failed else 0
 
 
+def _variant_and_seed(params: dict) -> tuple[str, int]:
+    """A trial's variant and seed from its Tune parameters."""
+    params = params.get("trial", params)     # (sweeps saved by earlier versions have them at the top level)
+    return params["variant"], params["seed"]
+
+
 def _trial_name(trial) -> str:
     """Tune's name for a trial (and its folder under tune/): that of its run directory."""
-    return run_dir_name(trial.config["variant"], trial.config["seed"])
+    return run_dir_name(*_variant_and_seed(trial.config))
 
 
 def load_saved_sweep(sweep_dir: str | Path) -> Sweep:

@@ -47,6 +47,11 @@ def test_example_sweep_files_are_valid():
     ablation = load_sweep(REPO / "sweeps" / "ablation.yaml")
     assert ablation.trial_config("smooth_uniform", 2).dreamsmooth_method == "uniform"
     assert ablation.trial_config("baseline", 2).seed == 2 and ablation.seeds == [0, 1, 2]
+    trials = ablation.trials()          # seed-major: a sweep stopped early still has every variant's seed 0
+    assert trials[:len(ablation.variants)] == [(v, 0) for v in ablation.variants] and len(trials) == 3 * len(
+        ablation.variants)
+    assert ablation.trial_config("twohot_raw", 0).twohot_space == "raw"
+    assert ablation.trial_config("replay_critic", 0).replay_critic_scale == 0.3
 
 
 @pytest.mark.parametrize("change, named", [
@@ -211,6 +216,8 @@ def test_tiny_sweep_killed_and_resumed_keeps_finished_trials_and_checkpoints(tmp
                 driver.kill()                           # out of time: stop it, and say so below
             driver.wait(timeout=60)
         assert finished is not None, (tmp_path / "first.log").read_text()[-3000:]
+        # seed-major order: every variant's first seed runs before any variant's second seed
+        assert (finished.name, partial.name) == ("base-seed0", "online-seed0")
         _kill_processes_marked(marker)
 
         result = subprocess.run(command[:4] + ["--resume", "--sweep-dir", str(out), "--num-cpus", "2"], env=env,
