@@ -6,7 +6,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .config import BACKENDS, DEVICES, MODES, OPPONENTS
+from .config import BACKENDS, DEVICES, MODES, OPPONENTS, SELFPLAY_SAMPLINGS, TRAINING_OPPONENTS
 
 THREADS_HELP = ("torch CPU threads (default: Config.threads = 1, which stays fast beside other busy programs; "
                 "0 = torch's own choice, one per core)")
@@ -54,8 +54,11 @@ def _train(args) -> int:
     from .trainer import SIGNAL_EXIT_CODES, Trainer, default_run_dir
 
     run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(args.mode, args.opponent, args.seed, args.quick)
+    selfplay_flags = {"selfplay_pool_size": args.selfplay_pool, "selfplay_every_steps": args.selfplay_every,
+                      "selfplay_sampling": args.selfplay_sampling}
     if args.resume:
-        if args.config_override or args.use_dreamsmooth is not None or args.curriculum is not None:   # (--quick only names the default folder)
+        if (args.config_override or args.use_dreamsmooth is not None or args.curriculum is not None
+                or any(value is not None for value in selfplay_flags.values())):   # (--quick only names the folder)
             print("error: --resume continues with the run's saved config; only --steps, --threads and --device "
                   "may change it", file=sys.stderr)
             return 2
@@ -68,6 +71,7 @@ def _train(args) -> int:
             config = config.replace(use_dreamsmooth=args.use_dreamsmooth)
         if args.curriculum is not None:
             config = config.replace(curriculum=args.curriculum)
+        config = config.replace(**{key: value for key, value in selfplay_flags.items() if value is not None})
         if args.device is not None:
             config = config.replace(device=args.device)
         if args.threads is not None:
@@ -149,13 +153,21 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train an agent (guide ch. 12)",
                        description="Train DreamerV3 on hockey. Checkpoints and TensorBoard logs go to --run-dir.")
     t.add_argument("--opponent", default="weak", metavar="OPPONENT",
-                   help=f"who player two is in training: {', '.join(OPPONENTS)}, or a mixture drawn per game, e.g. "
-                        "weak:0.5,strong:0.5 (evaluation then plays each of them)")
+                   help=f"who player two is in training: {', '.join(TRAINING_OPPONENTS)} (snapshots of the agent "
+                        "itself, from the self-play pool), or a mixture drawn per game, e.g. weak:0.5,strong:0.5 or "
+                        "weak:0.4,strong:0.4,self:0.2 (evaluation then plays each of its bots)")
     t.add_argument("--mode", default="NORMAL", choices=MODES)
     t.add_argument("--seed", type=int, default=42)
     t.add_argument("--curriculum", default=None, metavar="MODE:STEPS,...,MODE",
                    help="training modes in stages, e.g. TRAIN_SHOOTING:20000,TRAIN_DEFENSE:20000,NORMAL; "
                         "evaluation stays in --mode")
+    t.add_argument("--selfplay-pool", type=int, default=None, metavar="N",
+                   help="snapshots the self-play pool keeps (Config.selfplay_pool_size, default 10)")
+    t.add_argument("--selfplay-every", type=int, default=None, metavar="STEPS",
+                   help="env steps between snapshots of the agent (Config.selfplay_every_steps, default 10000)")
+    t.add_argument("--selfplay-sampling", default=None, choices=SELFPLAY_SAMPLINGS,
+                   help="how a self-play game picks its snapshot: uniform (default), or winrate (the snapshots "
+                        "that beat the agent, more often)")
     t.add_argument("--use_dreamsmooth", "--use-dreamsmooth", dest="use_dreamsmooth", action="store_const",
                    const=True, default=None,
                    help="smooth the rewards with DreamSmooth (the guide's command; Config's default is on)")

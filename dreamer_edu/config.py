@@ -38,6 +38,9 @@ DEVICES = ("auto", "cpu", "cuda")
 BACKENDS = ("builtin", "official", "auto")
 MODES = ("NORMAL", "TRAIN_SHOOTING", "TRAIN_DEFENSE")
 OPPONENTS = ("weak", "strong", "none")     # the course's BasicOpponent, weak or strong; "none" stands still
+SELF_PLAY = "self"                         # training only: a snapshot from the self-play pool (selfplay.py)
+TRAINING_OPPONENTS = OPPONENTS + (SELF_PLAY,)
+SELFPLAY_SAMPLINGS = ("uniform", "winrate")
 
 
 class ConfigWarning(UserWarning):
@@ -49,10 +52,14 @@ class Config:
     # --- environment ---------------------------------------------------------------------------
     mode: str = "NORMAL"                 # NORMAL | TRAIN_SHOOTING | TRAIN_DEFENSE (training and evaluation)
     curriculum: str = ""                 # training modes in stages, e.g. "TRAIN_SHOOTING:20000,NORMAL" (below)
-    opponent: str = "weak"               # weak | strong | none, or a mixture "weak:0.5,strong:0.5" (below)
+    opponent: str = "weak"               # weak | strong | none | self, or a mixture "weak:0.5,strong:0.5" (below)
     backend: str = "builtin"             # builtin | official (the course package) | auto
     seed: int = 42
     reward_closeness_scale: float = 1.0  # training reward: goals +- 10 plus this times the closeness penalty
+    # the self-play pool that opponent "self" draws from (ch. 15, selfplay.py)
+    selfplay_pool_size: int = 10         # snapshots kept; the oldest leaves a full pool
+    selfplay_every_steps: int = 10_000   # env steps between snapshots (the first: the untrained agent)
+    selfplay_sampling: str = "uniform"   # uniform | winrate (snapshots that beat the agent, more often)
 
     # --- world model: RSSM (ch. 3-4, 13) -------------------------------------------------------
     deter_size: int = 256                # GRU state h ("recurrentSize")
@@ -146,9 +153,13 @@ class Config:
 
         Which speed settings (``amp``, ``compile``, ``cuda_graphs``) a device allows is decided where the device
         is known, in ``speed.check_device_settings``."""
+        if self.selfplay_pool_size == 0:
+            raise ValueError(f"Config.selfplay_pool_size = 0 leaves the self-play pool empty (opponent {SELF_PLAY!r} "
+                             "plays its snapshots); it must be a positive integer")
         positive_ints = ("deter_size", "latent_length", "latent_classes", "hidden_size", "horizon",
                          "batch_size", "twohot_bins", "warmup_episodes", "buffer_capacity",
-                         "eval_games", "eval_parallel", "train_envs", "log_every_updates", "aux_goal_horizon")
+                         "eval_games", "eval_parallel", "train_envs", "log_every_updates", "aux_goal_horizon",
+                         "selfplay_pool_size", "selfplay_every_steps")
         for name in positive_ints:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -193,6 +204,7 @@ class Config:
         self._check_choice("actor_dist", ACTOR_DISTS)
         self._check_choice("critic_bootstrap", CRITIC_BOOTSTRAPS)
         self._check_choice("twohot_space", TWOHOT_SPACES)
+        self._check_choice("selfplay_sampling", SELFPLAY_SAMPLINGS)
         self._check_choice("dreamsmooth_method", DREAMSMOOTH_METHODS)
         self._check_choice("device", DEVICES)
         self._check_choice("mode", MODES)
@@ -252,22 +264,23 @@ class Config:
     def opponent_mixture(self) -> list[tuple[str, float]]:
         """``opponent`` as (name, probability) pairs: each training game draws its opponent from them.
 
-        ``"weak"`` is [("weak", 1.0)]; ``"weak:0.5,strong:0.5"`` trains half the games against each bot.  The
-        probabilities must be positive and sum to 1.  Evaluation plays every opponent of the mixture
-        (``eval_opponents``), the first one's result being the run's headline win rate."""
+        ``"weak"`` is [("weak", 1.0)]; ``"weak:0.5,strong:0.5"`` trains half the games against each bot, and
+        ``"weak:0.4,strong:0.4,self:0.2"`` one game in five against a snapshot of the agent itself (the self-play
+        pool, ``selfplay.py``).  The probabilities must be positive and sum to 1.  Evaluation plays every bot of
+        the mixture (``eval_opponents``), the first one's result being the run's headline win rate."""
         parts = [part.strip() for part in str(self.opponent).split(",")]
         if len(parts) == 1 and ":" not in parts[0]:
-            if parts[0] not in OPPONENTS:
-                raise ValueError(f"Config.opponent = {self.opponent!r} is not one of {', '.join(OPPONENTS)} "
+            if parts[0] not in TRAINING_OPPONENTS:
+                raise ValueError(f"Config.opponent = {self.opponent!r} is not one of {', '.join(TRAINING_OPPONENTS)} "
                                  "(or a mixture such as weak:0.5,strong:0.5)")
             return [(parts[0], 1.0)]
         mixture = []
         for part in parts:
             name, colon, share = part.partition(":")
             name = name.strip()
-            if name not in OPPONENTS:
+            if name not in TRAINING_OPPONENTS:
                 raise ValueError(f"Config.opponent: unknown opponent {name!r} in {self.opponent!r}; opponents are "
-                                 f"{', '.join(OPPONENTS)}")
+                                 f"{', '.join(TRAINING_OPPONENTS)}")
             try:
                 probability = float(share) if colon else float("nan")
             except ValueError:
@@ -285,8 +298,15 @@ class Config:
 
     @property
     def eval_opponents(self) -> list[str]:
-        """The opponents evaluation plays: every one of the mixture, in its order."""
-        return [name for name, _ in self.opponent_mixture()]
+        """The opponents evaluation plays: every bot of the mixture, in its order (the self-play pool changes as
+        the agent trains, so it is no yardstick; a run against the pool alone is measured against both bots)."""
+        bots = [name for name, _ in self.opponent_mixture() if name != SELF_PLAY]
+        return bots or ["weak", "strong"]
+
+    @property
+    def uses_selfplay(self) -> bool:
+        """Whether some training games are played against the self-play pool."""
+        return any(name == SELF_PLAY for name, _ in self.opponent_mixture())
 
     def mode_at(self, env_steps: int) -> str:
         """The training mode of the curriculum stage that ``env_steps`` falls in."""

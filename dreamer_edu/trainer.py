@@ -11,7 +11,9 @@ checkpoints when they are due.  Inside a round, every real environment step is
 3. **store**: a finished game goes into the replay buffer (its rewards DreamSmooth-ed there).
 
 After each round: every ``eval_every_steps``, games against the opponent with the actor's mode (``eval.csv``,
-TensorBoard); when ``checkpoint_minutes`` have passed, a checkpoint.
+TensorBoard); when ``checkpoint_minutes`` have passed, a checkpoint.  Before a round, when due: the next
+curriculum stage (``Config.curriculum``) and a new snapshot in the self-play pool (opponent ``"self"``,
+``selfplay.py``).
 
 Metrics stay on the device and are read once per ``log_every_updates`` updates; that read also checks that
 every loss is finite, and stops the run naming the bad term if not (the last checkpoint on disk was written
@@ -39,12 +41,13 @@ from tqdm.auto import tqdm
 from .agent import Dreamer, all_finite, resolve_device, set_threads
 from .checkpoint import (CHECKPOINT_NAME, FORMAT_VERSION, REPLAY_NAME, CheckpointError, finish_interrupted_save,
                          read_checkpoint, save_run_files)
-from .config import Config, ConfigWarning
+from .config import SELF_PLAY, Config, ConfigWarning
 from .dreamsmooth import smooth_rewards
 from .envs import make_env
 from .evaluate import play_games
 from .games import ACTION_DIM, OBS_DIM, Game
 from .replay import ReplayBuffer
+from .selfplay import SelfPlayPool, SnapshotOpponent
 
 EVAL_SEED = 1_000_000        # evaluation games use their own seeds, the same at every evaluation
 ENTROPY_CHECK_STEPS = 200_000  # guide ch. 14: entropy that has not fallen after this many env steps
@@ -110,6 +113,10 @@ class Trainer:
                                  for _ in range(min(c.eval_parallel, c.eval_games))]
                           for name in c.eval_opponents}
         self.agent = Dreamer(c, OBS_DIM, ACTION_DIM, device=self.device)
+        # the self-play pool (opponent "self"): frozen snapshots of the agent, the first one taken before
+        # the first round
+        self.pool = SelfPlayPool(c.selfplay_pool_size, c.selfplay_sampling) if c.uses_selfplay else None
+        self.next_snapshot = 0
         self.buffer = ReplayBuffer(c.buffer_capacity, OBS_DIM, ACTION_DIM, seed=c.seed,
                                    reward_smoother=self._reward_smoother())
         self.env_steps = 0
@@ -185,8 +192,12 @@ class Trainer:
         c = self.config
         warmup = self.episodes < c.warmup_episodes
         self._follow_curriculum()
-        games = [Game(self.envs[name][i], seed=int(self.rng.integers(2**31)))
-                 for i, name in enumerate(self._draw_opponents())]
+        self._snapshot_if_due()
+        games, snapshots = [], []          # snapshots[i]: the pool index player two plays in game i, or None
+        for i, name in enumerate(self._draw_opponents()):
+            env = self.envs[name][i]
+            snapshots.append(self._load_snapshot(env.opponent) if name == SELF_PLAY else None)
+            games.append(Game(env, seed=int(self.rng.integers(2**31))))
         state = None
         while not all(game.done for game in games):
             if self.stop_signal is not None:
@@ -207,15 +218,17 @@ class Trainer:
                 if not warmup:
                     self.learn_if_due()                                                  # 2. learn when due
                 if game.done:
-                    self._store(game)                                                    # 3. store
+                    self._store(game, snapshots[i])                                      # 3. store
         return games
 
     def _training_envs(self) -> dict[str, list]:
-        """``train_envs`` games side by side for each opponent of the mixture, in the current training mode."""
+        """``train_envs`` games side by side for each opponent of the mixture, in the current training mode
+        (against ``"self"``: a ``SnapshotOpponent`` each, loaded with a snapshot from the pool before each game)."""
         c = self.config
-        return {name: [make_env(mode=self.train_mode, opponent=name, backend=c.backend,
-                                closeness_scale=c.reward_closeness_scale) for _ in range(c.train_envs)]
-                for name in c.eval_opponents}
+        return {name: [make_env(mode=self.train_mode, backend=c.backend, closeness_scale=c.reward_closeness_scale,
+                                opponent=SnapshotOpponent(c, self.device) if name == SELF_PLAY else name)
+                       for _ in range(c.train_envs)]
+                for name, _ in c.opponent_mixture()}
 
     def _draw_opponents(self) -> list[str]:
         """The opponent of each training game of the round: drawn from the mixture (one opponent: no draw)."""
@@ -233,10 +246,24 @@ class Trainer:
             self.envs = self._training_envs()
             self.log(f"curriculum: training games in {self.train_mode} from env step {self.env_steps}")
 
-    def _store(self, game: Game) -> None:
+    def _snapshot_if_due(self) -> None:
+        """Every ``selfplay_every_steps`` env steps, a frozen copy of the agent joins the self-play pool."""
+        if self.pool is not None and self.env_steps >= self.next_snapshot:
+            self.pool.add(self.agent, self.env_steps)
+            self.next_snapshot = self.env_steps + self.config.selfplay_every_steps
+
+    def _load_snapshot(self, player: SnapshotOpponent) -> int:
+        """Draw the snapshot that plays the next game against the agent and load it into ``player``."""
+        index = self.pool.draw(self.rng)
+        player.load(index, self.pool.snapshots[index]["weights"])
+        return index
+
+    def _store(self, game: Game, snapshot: int | None = None) -> None:
         self.buffer.add_episode(game.episode())
         self.episodes += 1
         self.recent_outcomes = (self.recent_outcomes + [game.winner])[-50:]
+        if snapshot is not None:
+            self.pool.record(snapshot, game.winner)     # the snapshot's record against the agent
 
     def learn_if_due(self) -> None:
         """One env step's share of learning: add ``updates_per_env_step`` credit, run the updates now due."""
@@ -341,6 +368,13 @@ class Trainer:
             if len(rows) > 1:
                 for name, each in rows.items():
                     tb.add_scalar(f"eval_{name}/{key}", each[key], self.env_steps)
+        if self.pool is not None:
+            games, wins = self.pool.agent_record()
+            tb.add_scalar("selfplay/pool_size", len(self.pool), self.env_steps)
+            if games:
+                tb.add_scalar("selfplay/agent_win_rate", wins / games, self.env_steps)
+            self.log(f"self-play pool: {self.pool.summary()}; the agent won {wins} of its {games} training games "
+                     "against them")
         self.last_eval, self.last_evals = row, rows
         if self.on_eval is not None:
             self.on_eval(self, row)
@@ -369,6 +403,8 @@ class Trainer:
                     "trainer": json.dumps(self.rng.bit_generator.state)},
             "warned": sorted(self.warned),
         }
+        if self.pool is not None:
+            state["selfplay"] = {"pool": self.pool.state_dict(), "next_snapshot": self.next_snapshot}
         path = save_run_files(self.run_dir, state, self.buffer)
         self.last_checkpoint_time = time.perf_counter()
         return path
@@ -397,6 +433,12 @@ class Trainer:
         _set_np_global_state(json.loads(rng["numpy_global"]))
         self.rng.bit_generator.state = json.loads(rng["trainer"])
         self.warned = set(data.get("warned", []))
+        if self.pool is not None:
+            if "selfplay" not in data:
+                raise CheckpointError(f"{self.run_dir / CHECKPOINT_NAME}: its config plays the self-play pool "
+                                      "but it holds no pool")
+            self.pool.load_state_dict(data["selfplay"]["pool"])
+            self.next_snapshot = int(data["selfplay"]["next_snapshot"])
         self.resumed_from = self.env_steps
 
     # --- stopping on a signal -------------------------------------------------------------------
