@@ -18,9 +18,9 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
-## train: the main job: a hockey training run with the guide's defaults (GPU when there is one)
+## train: the main job: a hockey training run; on a GPU the guide's defaults, on a CPU Config.cpu() (--preset auto)
 train: $(STAMP)
-	$(PY) -m dreamer_edu train --opponent weak --seed 42 --use_dreamsmooth $(ARGS)
+	$(PY) -m dreamer_edu train --preset auto --opponent weak --seed 42 --use_dreamsmooth $(ARGS)
 
 ## test: unit tests (the `long` ones aside: see test-long), then every notebook in quick mode (nbval)
 test: $(STAMP)

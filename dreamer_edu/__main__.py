@@ -6,7 +6,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .config import BACKENDS, DEVICES, MODES, OPPONENTS, SELFPLAY_SAMPLINGS, TRAINING_OPPONENTS
+from .config import BACKENDS, DEVICES, MODES, OPPONENTS, PRESETS, SELFPLAY_SAMPLINGS, TRAINING_OPPONENTS
 
 THREADS_HELP = ("torch CPU threads (default: Config.threads = 1, which stays fast beside other busy programs; "
                 "0 = torch's own choice, one per core)")
@@ -49,24 +49,42 @@ def _set_up_compute(args) -> "torch.device":
     return resolve_device(args.device)
 
 
+def _preset(args) -> str:
+    """The preset a ``train`` command asks for: ``--quick`` is ``--preset quick``; ``--preset auto`` is the guide's
+    sizes where torch sees a CUDA GPU (or ``--device cuda``) and ``Config.cpu()`` elsewhere, and says so."""
+    if args.quick and args.preset not in (None, "quick", "auto"):     # (make train passes --preset auto)
+        raise ValueError(f"--quick and --preset {args.preset} ask for two different configurations; pass one")
+    preset = "quick" if args.quick else (args.preset or "guide")
+    if preset == "auto":
+        from .agent import resolve_device
+
+        gpu = resolve_device(args.device or "auto").type == "cuda"
+        preset = "guide" if gpu else "cpu"
+        print("preset auto: " + ("a CUDA GPU is here, so this trains the guide's sizes, Config()" if gpu else
+                                 "no CUDA GPU here, so this trains Config.cpu(), the configuration that learned "
+                                 "hockey fastest on a 2-core CPU (README, 'Training on a CPU'); --preset guide "
+                                 "trains the guide's sizes anyway"), flush=True)
+    return preset
+
+
 def _train(args) -> int:
     from .config import Config, ConfigWarning
     from .trainer import SIGNAL_EXIT_CODES, Trainer, default_run_dir
 
-    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(args.mode, args.opponent, args.seed, args.quick)
+    preset = _preset(args)
+    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(args.mode, args.opponent, args.seed, preset)
     selfplay_flags = {"selfplay_pool_size": args.selfplay_pool, "selfplay_every_steps": args.selfplay_every,
                       "selfplay_sampling": args.selfplay_sampling}
     if args.resume:
         if (args.config_override or args.use_dreamsmooth is not None or args.curriculum is not None
-                or any(value is not None for value in selfplay_flags.values())):   # (--quick only names the folder)
+                or any(value is not None for value in selfplay_flags.values())):   # (a preset only names the folder)
             print("error: --resume continues with the run's saved config; only --steps, --threads and --device "
                   "may change it", file=sys.stderr)
             return 2
         trainer = Trainer(Config(), run_dir, resume=True, progress=not args.no_progress,
                           total_env_steps=args.steps, threads=args.threads, device=args.device)
     else:
-        base = Config.quick() if args.quick else Config()
-        config = base.replace(mode=args.mode, opponent=args.opponent, seed=args.seed, backend=args.backend)
+        config = Config.preset(preset).replace(mode=args.mode, opponent=args.opponent, seed=args.seed, backend=args.backend)
         if args.use_dreamsmooth is not None:
             config = config.replace(use_dreamsmooth=args.use_dreamsmooth)
         if args.curriculum is not None:
@@ -179,12 +197,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--minutes", type=_positive_float, default=None,
                    help="stop after this many minutes (with a checkpoint); continue later with --resume")
     t.add_argument("--run-dir", default=None,
-                   help="default: runs/<mode>-<opponent>-seed<seed>, with -quick added for --quick")
+                   help="default: runs/<mode>-<opponent>-seed<seed>, with -quick or -cpu added for those presets")
     t.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its checkpoint")
     t.add_argument("--config-override", nargs="*", default=[], metavar="KEY=VALUE",
                    help="change any Config field, e.g. lr_actor=5e-5 horizon=10")
-    t.add_argument("--quick", action="store_true",
-                   help="the small Config.quick(), made for CPUs (with --resume: only picks the default --run-dir)")
+    t.add_argument("--preset", default=None, choices=("auto",) + PRESETS,
+                   help="guide (default): the guide's sizes, for a GPU; quick: the small Config.quick(); cpu: "
+                        "Config.cpu(), what learns hockey fastest without a GPU; auto: guide on a CUDA GPU, cpu "
+                        "elsewhere (what make train uses). With --resume it only picks the default --run-dir")
+    t.add_argument("--quick", action="store_true", help="the same as --preset quick")
     t.add_argument("--threads", type=_non_negative_int, default=None, help=THREADS_HELP)
     t.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
     t.add_argument("--backend", default="builtin", choices=BACKENDS,

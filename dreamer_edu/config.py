@@ -41,6 +41,7 @@ OPPONENTS = ("weak", "strong", "none")     # the course's BasicOpponent, weak or
 SELF_PLAY = "self"                         # training only: a snapshot from the self-play pool (selfplay.py)
 TRAINING_OPPONENTS = OPPONENTS + (SELF_PLAY,)
 SELFPLAY_SAMPLINGS = ("uniform", "winrate")
+PRESETS = ("guide", "quick", "cpu")        # Config(), Config.quick(), Config.cpu(): see Config.preset
 
 
 class ConfigWarning(UserWarning):
@@ -364,6 +365,22 @@ class Config:
                      lr_critic=3e-4)
         small.update(changes)
         return cls(**small)
+
+    @classmethod
+    def cpu(cls, **changes) -> "Config":
+        """What learned full hockey games fastest on a 2-core CPU (one torch thread): ``Config.quick()`` with the
+        official DreamerV3's bounded-Normal actor and online critic, and four times the replay ratio.  The
+        comparison behind it (``sweeps/cpu_preset.yaml``) is in benchmarks/NOTES.md, "A preset for CPUs"."""
+        return cls.quick(**{"actor_dist": "bounded_normal", "critic_bootstrap": "online", "replay_ratio": 256.0,
+                            **changes})
+
+    @classmethod
+    def preset(cls, name: str) -> "Config":
+        """``"guide"``: the guide's sizes, ``Config()`` (made for a GPU); ``"quick"``: ``Config.quick()``, small
+        and fast (tests, notebooks); ``"cpu"``: ``Config.cpu()``, what learns hockey fastest without a GPU."""
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; presets are {', '.join(PRESETS)}")
+        return {"guide": cls, "quick": cls.quick, "cpu": cls.cpu}[name]()
 
 
 def _parse_value(key: str, raw: str, current):

@@ -25,9 +25,13 @@ restores its experiment and runs again every trial that had not finished (``Tune
 wrote after that checkpoint are dropped from its CSVs, since the run plays them again.  A finished trial is never
 run again, and one that had finished before Tune could record it returns at once.
 
-Results: ``sweep-results`` reads every trial's ``sweep_eval.csv`` and gives, per variant and opponent, the final
-and the best win rate, as the mean over seeds with a 95% t interval over seeds (the spread between runs, not the
-uncertainty of one run's games), and a learning-curve figure with the same band.
+Results: ``sweep-results`` reads every trial's ``sweep_eval.csv`` and gives, per variant and opponent, the final,
+the best and the mean win rate, as the mean over seeds with a 95% t interval over seeds (the spread between runs,
+not the uncertainty of one run's games), and a learning-curve figure with the same band.  It writes
+``results.csv`` (that table) and ``curves.csv`` (every evaluation of every trial).  Given ``--csv`` in another
+folder, it also copies ``sweep.yaml`` there: that folder is then the sweep's published results, which
+``load_results`` (and ``sweep-results`` itself) read without the trials' run directories; the repository ships
+its ablations that way, in ``sweeps/results/``.
 """
 from __future__ import annotations
 
@@ -48,6 +52,9 @@ SWEEP_FILE = "sweep.yaml"        # the sweep as started, inside its directory
 TUNE_DIR = "tune"                # Tune's experiment, inside the sweep directory
 EVAL_CSV = "sweep_eval.csv"      # every opponent's results of a trial, next to its eval.csv
 FINISHED_FILE = "finished.json"  # written by a trial that spent its whole budget
+CURVES_CSV = "curves.csv"        # every evaluation of every trial, written by sweep-results
+#: The published results of the repository's own sweeps: ``sweeps/results/<name>/`` (sweep.yaml, curves.csv, ...)
+PUBLISHED_DIR = Path(__file__).resolve().parent.parent / "sweeps" / "results"
 EVAL_FIELDS = ["env_steps", "opponent", "games", "win_rate", "draw_rate", "loss_rate", "mean_return"]
 SET_ELSEWHERE = {"seed": "seeds", "total_env_steps": "budget.env_steps", "eval_every_steps": "evaluation.every",
                  "eval_games": "evaluation.games"}
@@ -444,6 +451,18 @@ def _trial_name(trial) -> str:
     return run_dir_name(*_variant_and_seed(trial.config))
 
 
+def load_published(name: str):
+    """The published results of one of the repository's sweeps, ``sweeps/results/<name>/``: (sweep, df) as
+    ``load_results`` gives them, e.g. ``load_published("ablation_drill")``."""
+    folder = PUBLISHED_DIR / name
+    if not (folder / CURVES_CSV).is_file():
+        known = sorted(d.name for d in PUBLISHED_DIR.iterdir() if (d / CURVES_CSV).is_file()) \
+            if PUBLISHED_DIR.is_dir() else []
+        raise SweepError(f"no published sweep results named {name!r} in {PUBLISHED_DIR}; there are: "
+                         f"{', '.join(known) or 'none'}")
+    return load_results(folder)
+
+
 def load_saved_sweep(sweep_dir: str | Path) -> Sweep:
     path = Path(sweep_dir) / SWEEP_FILE
     if not path.is_file():
@@ -579,6 +598,9 @@ def load_results(sweep_dir: str | Path):
         rows = _read_rows(Path(sweep_dir) / run_dir_name(variant, seed) / EVAL_CSV)
         if rows:
             frames.append(pd.DataFrame(rows).assign(variant=variant, seed=seed))
+    published = Path(sweep_dir) / CURVES_CSV
+    if not frames and published.is_file():           # published results: no run directories, their curves
+        frames.append(pd.read_csv(published)[["variant", "seed"] + EVAL_FIELDS])
     if not frames:
         raise SweepError(f"{sweep_dir}: no trial has results yet (no {EVAL_CSV} in its run directories)")
     df = pd.concat(frames, ignore_index=True)
@@ -610,8 +632,11 @@ def curve_points(df):
 
 
 def summarize(sweep: Sweep, df):
-    """Per variant and opponent: seeds with results, mean final env steps, and the final and best win rates
-    as mean over seeds with a 95% t interval over seeds (clipped to [0, 1])."""
+    """Per variant and opponent: seeds with results, mean final env steps, and three win rates, each the mean
+    over seeds with a 95% t interval over seeds (clipped to [0, 1]): ``final`` (the last evaluation), ``best``
+    (the best one: biased upwards, the maximum of noisy points) and ``mean`` (the mean over all of a trial's
+    evaluations, the area under its learning curve: how early and how well it learned, with the noise of
+    one evaluation averaged out)."""
     import pandas as pd
 
     rows = []
@@ -623,11 +648,67 @@ def summarize(sweep: Sweep, df):
             per_seed = mine.sort_values("env_steps").groupby("seed")
             row = {"variant": variant, "opponent": opponent, "seeds": per_seed.ngroups,
                    "env_steps": int(round(per_seed.env_steps.last().mean()))}
-            for name, values in (("final", per_seed.win_rate.last()), ("best", per_seed.win_rate.max())):
+            for name in STATISTICS:
+                values = seed_values(df, variant, opponent, name)
                 mean, low, high = t_interval(values)          # (nan, nan) for one seed: min/max keep nan
                 row.update({f"{name}_win": mean, f"{name}_win_low": low if math.isnan(low) else max(0.0, low),
                             f"{name}_win_high": high if math.isnan(high) else min(1.0, high)})
             rows.append(row)
+    return pd.DataFrame(rows)
+
+
+#: the per-trial summaries of a learning curve that ``summarize`` and ``compare_to_baseline`` report
+STATISTICS = ("final", "best", "mean")
+
+
+def seed_values(df, variant: str, opponent: str, statistic: str = "mean"):
+    """One number per seed of ``variant`` vs ``opponent``: its ``final``, ``best`` or ``mean`` win rate over its
+    evaluations (a pandas Series indexed by seed)."""
+    if statistic not in STATISTICS:
+        raise ValueError(f"statistic {statistic!r} is not one of {', '.join(STATISTICS)}")
+    wins = df[(df.variant == variant) & (df.opponent == opponent)].sort_values("env_steps").groupby("seed").win_rate
+    return {"final": wins.last, "best": wins.max, "mean": wins.mean}[statistic]()
+
+
+def welch_interval(a, b) -> tuple[float, float, float]:
+    """mean(a) - mean(b) and its 95% Welch t interval (unequal variances; the degrees of freedom of
+    Welch-Satterthwaite, rounded down: a little wider than exact)."""
+    a, b = [float(v) for v in a], [float(v) for v in b]
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError(f"a difference's interval needs >= 2 values on each side, got {len(a)} and {len(b)}")
+    mean_a, mean_b = sum(a) / len(a), sum(b) / len(b)
+    var_a = sum((v - mean_a) ** 2 for v in a) / (len(a) - 1) / len(a)     # squared standard errors
+    var_b = sum((v - mean_b) ** 2 for v in b) / (len(b) - 1) / len(b)
+    diff = mean_a - mean_b
+    if var_a + var_b == 0:
+        return diff, diff, diff
+    dof = (var_a + var_b) ** 2 / (var_a**2 / (len(a) - 1) + var_b**2 / (len(b) - 1))
+    half = t_quantile_975(max(1, math.floor(dof))) * math.sqrt(var_a + var_b)
+    return diff, diff - half, diff + half
+
+
+def compare_to_baseline(sweep: Sweep, df, statistic: str = "mean", opponent: str | None = None,
+                        baseline: str = "baseline"):
+    """Each variant against ``baseline``: the difference of its ``statistic`` (mean over seeds) with a 95% Welch
+    interval over seeds, whether that interval excludes 0, and ``seeds_for_10_points``: about how many seeds per
+    side an interval as wide as a 10-point difference would need at the spread these seeds show
+    (``2 * (1.96 * sd / 0.1)**2``)."""
+    import pandas as pd
+
+    opponent = opponent or sweep.opponents[0]
+    if baseline not in sweep.variants:
+        raise ValueError(f"no variant named {baseline!r} to compare with; variants: {', '.join(sweep.variants)}")
+    reference = seed_values(df, baseline, opponent, statistic)
+    rows = []
+    for variant in sweep.variants:
+        values = seed_values(df, variant, opponent, statistic)
+        if variant == baseline or len(values) < 2:
+            continue
+        diff, low, high = welch_interval(values, reference)
+        pooled_sd = math.sqrt((values.var() + reference.var()) / 2)
+        rows.append({"variant": variant, "seeds": len(values), statistic: float(values.mean()),
+                     "difference": diff, "low": low, "high": high, "excludes_zero": bool(low > 0 or high < 0),
+                     "seeds_for_10_points": math.ceil(2 * (1.959964 * pooled_sd / 0.1) ** 2)})
     return pd.DataFrame(rows)
 
 
@@ -639,11 +720,12 @@ def format_table(table, sweep_dir) -> str:
     width = max([7] + [len(v) for v in table.variant])
     lines = [f"{sweep_dir}: win rates, mean over seeds [95% t interval over seeds, clipped to 0-100%]",
              f"{'variant':<{width}}  {'opponent':<8}  {'seeds':>5}  {'env steps':>9}  "
-             f"{'final win':<23}  {'best win':<23}"]
+             f"{'final win':<23}  {'best win':<23}  {'mean win (all evals)':<23}"]
     for r in table.itertuples():
         lines.append(f"{r.variant:<{width}}  {r.opponent:<8}  {r.seeds:>5}  {r.env_steps:>9}  "
                      f"{rate(r.final_win, r.final_win_low, r.final_win_high)}  "
-                     f"{rate(r.best_win, r.best_win_low, r.best_win_high)}")
+                     f"{rate(r.best_win, r.best_win_low, r.best_win_high)}  "
+                     f"{rate(r.mean_win, r.mean_win_low, r.mean_win_high)}")
     return "\n".join(lines)
 
 
@@ -675,10 +757,13 @@ def print_results(sweep_dir: str | Path, csv_path: str | Path | None = None,
     table = summarize(sweep, df)
     print(format_table(table, sweep_dir))
     csv_path = Path(csv_path) if csv_path else sweep_dir / "results.csv"
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(csv_path, index=False)
     curves = curve_points(df)
-    curves_path = csv_path.with_name("curves.csv")
+    curves_path = csv_path.with_name(CURVES_CSV)
     curves.to_csv(curves_path, index=False)
+    if csv_path.parent.resolve() != sweep_dir.resolve():   # published: the folder stands alone (load_results)
+        shutil.copyfile(sweep_dir / SWEEP_FILE, csv_path.parent / SWEEP_FILE)
     figure = plot_learning_curves(sweep, df, figure or sweep_dir / "learning_curves.png")
     print(f"table: {csv_path}  every evaluation with 95% Wilson intervals over its games: {curves_path}  "
           f"figure: {figure}")

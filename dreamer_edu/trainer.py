@@ -480,8 +480,9 @@ class Trainer:
         quick = Config.quick()
         larger_than_quick = c.deter_size > quick.deter_size or c.hidden_size > quick.hidden_size
         if self.device.type == "cpu" and larger_than_quick and to_end > CPU_HINT_SECONDS:
-            self.log("hint: these sizes are meant for a GPU. On a CPU, train the small configuration instead "
-                     "(`--quick`, or `make train ARGS=--quick`); Ctrl-C saves this run, and --resume continues it")
+            self.log("hint: these sizes are meant for a GPU. On a CPU, train the CPU preset instead "
+                     "(`--preset cpu`, which `make train` picks by itself without a GPU); Ctrl-C saves this run, "
+                     "and --resume continues it")
 
     # --- the loop ---------------------------------------------------------------------------------
     def train(self, max_minutes: float | None = None) -> dict | None:
@@ -582,11 +583,12 @@ def _threads_text() -> str:
     return f"{n} torch thread{'s' if n > 1 else ''}"
 
 
-def default_run_dir(mode: str, opponent: str, seed: int, quick: bool = False) -> Path:
+def default_run_dir(mode: str, opponent: str, seed: int, preset: str = "guide") -> Path:
     """Where ``python -m dreamer_edu train`` (and ``make train``) puts a run unless ``--run-dir`` says otherwise:
-    ``runs/<mode>-<opponent>-seed<seed>`` (``-quick`` added for ``--quick``), relative to the folder it starts in."""
+    ``runs/<mode>-<opponent>-seed<seed>``, with ``-quick`` or ``-cpu`` added for those presets, relative to the
+    folder it starts in."""
     opponent = re.sub(r"[^A-Za-z0-9.]+", "-", opponent)     # a mixture "weak:0.5,strong:0.5" -> weak-0.5-strong-0.5
-    return Path("runs") / f"{mode.lower()}-{opponent}-seed{seed}{'-quick' if quick else ''}"
+    return Path("runs") / f"{mode.lower()}-{opponent}-seed{seed}{'' if preset == 'guide' else '-' + preset}"
 
 
 def format_duration(seconds: float) -> str:

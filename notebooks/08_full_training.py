@@ -204,11 +204,13 @@ assert not differ and float(package_metrics["world/loss"]) == float(world_loss.d
 # The guide's full run has a shortcut. From the repository root, `make train` runs
 #
 # ```
-# python -m dreamer_edu train --opponent weak --seed 42 --use_dreamsmooth
+# python -m dreamer_edu train --preset auto --opponent weak --seed 42 --use_dreamsmooth
 # ```
 #
-# which trains the guide's `Config()` in NORMAL games against the weak bot (on the GPU when there is one) and
-# writes to `runs/normal-weak-seed42/`; `make train ARGS=--resume` continues it. Section 6 comes back to it.
+# which, on a machine with a CUDA GPU, trains the guide's `Config()` in NORMAL games against the weak bot and
+# writes to `runs/normal-weak-seed42/`; `make train ARGS=--resume` continues it. Without a GPU, `--preset auto`
+# trains `Config.cpu()` instead, the configuration that learned fastest on a CPU, in
+# `runs/normal-weak-seed42-cpu/`. Section 7 comes back to it.
 # The options, straight from the program:
 
 # %%
@@ -507,7 +509,7 @@ print(f"the small run above: {resumed.env_steps / train_seconds:.0f} env steps/s
 REPO_ROOT = Path(dreamer_edu.__file__).resolve().parents[1]    # the folder of pyproject.toml and the Makefile
 if not (REPO_ROOT / "pyproject.toml").is_file():                 # an installed copy of the package, no repository
     REPO_ROOT = Path.cwd()
-make_train = build_parser().parse_args("train --opponent weak --seed 42 --use_dreamsmooth".split())
+make_train = build_parser().parse_args("train --preset auto --opponent weak --seed 42 --use_dreamsmooth".split())
 FULL_RUN_DIR = REPO_ROOT / default_run_dir(make_train.mode, make_train.opponent, make_train.seed)
 full_config = Config(device="cuda")
 print(f"make train and the cell below both train in {FULL_RUN_DIR}")

@@ -151,3 +151,52 @@ def test_a_bad_opponent_mixture_is_one_line(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1, result.stderr
     assert "weak:0.5,strong:0.6" in lines[0] and "sum to 1.1, not 1" in lines[0]
+
+
+# --- presets: what make train trains -------------------------------------------------------------------------
+def test_presets_are_the_configs_they_name():
+    from dreamer_edu.config import PRESETS, Config
+
+    assert PRESETS == ("guide", "quick", "cpu")
+    assert Config.preset("guide") == Config() and Config.preset("quick") == Config.quick()
+    cpu = Config.preset("cpu")
+    assert cpu == Config.cpu() and cpu.deter_size == Config.quick().deter_size     # the small sizes ...
+    assert (cpu.actor_dist, cpu.critic_bootstrap, cpu.replay_ratio) == ("bounded_normal", "online", 256.0)
+    with pytest.raises(ValueError, match="unknown preset 'gpu'; presets are guide, quick, cpu"):
+        Config.preset("gpu")
+
+
+def test_preset_auto_picks_the_cpu_preset_without_a_gpu_and_the_guides_with_one(monkeypatch, capsys):
+    from dreamer_edu import __main__ as cli
+    from dreamer_edu import agent
+    from dreamer_edu.trainer import default_run_dir
+
+    parse = cli.build_parser().parse_args
+    monkeypatch.setattr(agent, "resolve_device", lambda name="auto": __import__("torch").device("cpu"))
+    assert cli._preset(parse(["train", "--preset", "auto"])) == "cpu"
+    assert "no CUDA GPU here, so this trains Config.cpu()" in capsys.readouterr().out
+    monkeypatch.setattr(agent, "resolve_device", lambda name="auto": __import__("torch").device("cuda"))
+    assert cli._preset(parse(["train", "--preset", "auto"])) == "guide"
+    assert "a CUDA GPU is here" in capsys.readouterr().out
+    assert cli._preset(parse(["train", "--preset", "auto", "--quick"])) == "quick"    # make train ARGS=--quick
+    assert cli._preset(parse(["train"])) == "guide" and cli._preset(parse(["train", "--quick"])) == "quick"
+    with pytest.raises(ValueError, match="--quick and --preset cpu"):
+        cli._preset(parse(["train", "--preset", "cpu", "--quick"]))
+    assert default_run_dir("NORMAL", "weak", 42, "cpu") == Path("runs") / "normal-weak-seed42-cpu"
+    assert default_run_dir("NORMAL", "weak", 42) == Path("runs") / "normal-weak-seed42"
+
+
+def test_make_train_on_this_cpu_says_which_preset_it_trains(tmp_path):
+    """The Makefile's train line, run here (no GPU in CI): it announces the CPU preset and trains Config.cpu()."""
+    import json
+    import re
+
+    line = next(line for line in (REPO / "Makefile").read_text().splitlines() if "-m dreamer_edu train" in line)
+    args = re.search(r"-m dreamer_edu (train .*?)\s*\$\(ARGS\)", line).group(1).split()
+    assert "--preset" in args and args[args.index("--preset") + 1] == "auto"
+    result = run_cli(*args, "--device", "cpu", "--steps", "300", "--no-progress", "--config-override",
+                     "warmup_episodes=1", "eval_games=2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("preset auto: no CUDA GPU here, so this trains Config.cpu()")
+    saved = json.loads((tmp_path / "runs" / "normal-weak-seed42-cpu" / "config.json").read_text())
+    assert (saved["actor_dist"], saved["critic_bootstrap"], saved["replay_ratio"]) == ("bounded_normal", "online", 256.0)

@@ -377,16 +377,20 @@ def test_the_loaded_agent_is_the_trained_one_and_its_games_count_up(quick_run, t
 
 
 def test_make_train_and_the_notebooks_gpu_cell_train_the_same_run(monkeypatch, tmp_path):
-    """Section 7: the Makefile's ``train`` arguments give runs/normal-weak-seed42 and the guide's Config() with
-    DreamSmooth on, the config the notebook's GPU cell builds (Config(device="cuda"))."""
+    """Section 7: on a GPU, the Makefile's ``train`` arguments give runs/normal-weak-seed42 and the guide's Config()
+    with DreamSmooth on, the config the notebook's GPU cell builds (Config(device="cuda"))."""
+    import torch
+
     from dreamer_edu import __main__ as cli
+    from dreamer_edu import agent
     from dreamer_edu import trainer as trainer_module
 
     line = next(line for line in (REPO / "Makefile").read_text().splitlines() if "-m dreamer_edu train" in line)
     args = re.search(r"-m dreamer_edu (train .*?)\s*\$\(ARGS\)", line).group(1).split()
-    assert args == "train --opponent weak --seed 42 --use_dreamsmooth".split()     # what the notebook parses
+    assert args == "train --preset auto --opponent weak --seed 42 --use_dreamsmooth".split()   # the notebook's
     parsed = cli.build_parser().parse_args(args)
     assert default_run_dir(parsed.mode, parsed.opponent, parsed.seed) == Path("runs") / "normal-weak-seed42"
+    monkeypatch.setattr(agent, "resolve_device", lambda name="auto": torch.device("cuda"))   # as on a GPU
 
     seen = {}
 

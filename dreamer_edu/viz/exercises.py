@@ -375,3 +375,24 @@ def check_answer_box_goal_step(answer) -> bool | None:
     expected = float(uniform_smooth(rewards, 9, None)[-1])
     return _check(answer, expected, 0.01, "only the box's half that lies inside the game is kept, "
                                           "and it is rescaled to carry the whole +10")
+
+
+# ------------------------------------------------------------------------------------------ 09: ablations
+def seed_results_inputs(generator):
+    """One variant's results over 2 to 8 seeds: win rates in [0, 1] (a list of floats, as ``t_interval`` takes)."""
+    seeds = int(torch.randint(2, 9, (), generator=generator))
+    return (torch.rand(seeds, generator=generator, dtype=torch.float64).tolist(),)
+
+
+def check_answer_t_half_width(answer) -> bool | None:
+    """The half width of the 95% t interval of three seeds that won 30%, 36% and 24% (as a fraction)."""
+    sd = math.sqrt(((0.30 - 0.30) ** 2 + (0.36 - 0.30) ** 2 + (0.24 - 0.30) ** 2) / 2)
+    return _check(answer, 4.303 * sd / math.sqrt(3), 0.002,
+                  "sample standard deviation (divide by n - 1), times t for 2 degrees of freedom (4.303), "
+                  "divided by the square root of 3")
+
+
+def check_answer_seeds_for_5_points(answer) -> bool | None:
+    """Seeds per side for a 95% interval of about +-5 points on a difference, when seeds spread by sd 0.10."""
+    return _check(answer, math.ceil(2 * (1.959964 * 0.10 / 0.05) ** 2), 1.0,
+                  "the half width is 1.96 * sd * sqrt(2 / n); solve 1.96 * 0.10 * sqrt(2 / n) = 0.05 for n")

@@ -372,3 +372,24 @@ def plot_lambda_bias_variance(study: dict, path=None):
     _grid(ax)
     fig.tight_layout()
     return finish(fig, path)
+
+
+def plot_ablation(comparison, statistic: str, opponent: str, path=None):
+    """Each variant's difference to the baseline (``sweep.compare_to_baseline``) as a bar with its 95% Welch
+    interval over seeds; the bars whose interval excludes 0 are dark."""
+    import matplotlib.pyplot as plt
+
+    rows = comparison.sort_values("difference")
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.5))
+    y = np.arange(len(rows))
+    colors = ["C0" if sure else "#9ecae1" for sure in rows.excludes_zero]
+    ax.barh(y, 100 * rows.difference, color=colors)
+    ax.errorbar(100 * rows.difference, y, xerr=[100 * (rows.difference - rows.low), 100 * (rows.high - rows.difference)],
+                fmt="none", ecolor="black", capsize=3, linewidth=1)
+    ax.axvline(0, color="grey", linewidth=1)
+    ax.set_yticks(y, [f"{v} ({n} seeds)" for v, n in zip(rows.variant, rows.seeds)])
+    ax.set(xlabel=f"{statistic} win rate minus the baseline's (points)",
+           title=f"vs {opponent}: difference to the baseline, 95% Welch interval over seeds")
+    _grid(ax)
+    fig.tight_layout()
+    return finish(fig, path)

@@ -482,3 +482,28 @@ def dreamsmooth_explorer(episodes: list[dict], save_to=None):
                                             continuous_update=False, **_SLIDER_LOOK),
                         games=ipw.IntSlider(value=1, min=1, max=len(episodes), step=1, description="games shown",
                                             continuous_update=False, **_SLIDER_LOOK))
+
+
+# ------------------------------------------------------------------------------------------------------
+# Ablations: a sweep's variants against its baseline (notebook 09)
+# ------------------------------------------------------------------------------------------------------
+def ablation_explorer(sweep, df, save_to=None):
+    """Drop-downs for the statistic (final, best or mean win rate over a trial's evaluations) and the opponent;
+    plots every variant's difference to the baseline with its interval (``sweep.compare_to_baseline``).
+    Returns that comparison as a dict of lists."""
+    import ipywidgets as widgets
+
+    from ..sweep import STATISTICS, compare_to_baseline
+
+    opponents = sorted(set(df.opponent), key=list(sweep.opponents).index)
+
+    def show(statistic, opponent):
+        comparison = compare_to_baseline(sweep, df, statistic=statistic, opponent=opponent)
+        plots.finish(plots.plot_ablation(comparison, statistic, opponent), save_to)
+        return comparison.to_dict(orient="list")
+
+    return _interactive(show,
+                        statistic=widgets.Dropdown(options=list(STATISTICS), value="mean", description="statistic",
+                                                   **_SLIDER_LOOK),
+                        opponent=widgets.Dropdown(options=opponents, value=opponents[0], description="opponent",
+                                                  **_SLIDER_LOOK))
