@@ -273,10 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_sweep)
 
     r = sub.add_parser("sweep-results", help="a sweep's win rates over seeds, as a table and learning curves",
-                       description="Final and best win rate per variant and opponent: the mean over seeds and a "
-                                   "95% t interval over seeds; learning curves with the same band.")
-    r.add_argument("sweep_dir", help="the sweep's directory (holds sweep.yaml)")
-    r.add_argument("--csv", default=None, help="where to write the table (default: SWEEP_DIR/results.csv)")
+                       description="Final, best and mean win rate per variant and opponent: the mean over seeds "
+                                   "and a 95% t interval over seeds; learning curves with the same band.")
+    r.add_argument("sweep_dir", help="the sweep's directory (holds sweep.yaml), or a folder of published results")
+    r.add_argument("--csv", default=None,
+                   help="where to write the table (default: SWEEP_DIR/results.csv); curves.csv goes beside it, and "
+                        "in another folder sweep.yaml too, which makes that folder the sweep's published results")
     r.add_argument("--figure", default=None, help="default: SWEEP_DIR/learning_curves.png")
     r.set_defaults(func=_sweep_results)
     return parser

@@ -749,6 +749,55 @@ def plot_learning_curves(sweep: Sweep, df, path: str | Path) -> Path:
     return path
 
 
+def plot_against_baseline(sweep: Sweep, df, path: str | Path, baseline: str = "baseline",
+                          opponent: str | None = None) -> Path:
+    """One small panel per variant: its win rate vs env steps (mean over seeds, 95% t band over seeds, clipped to
+    [0, 1]) over the baseline's, drawn the same way in grey.  Easier to read than every variant in one panel."""
+    import matplotlib.pyplot as plt
+
+    opponent = opponent or sweep.opponents[0]
+    if baseline not in sweep.variants:
+        raise ValueError(f"no variant named {baseline!r} to compare with; variants: {', '.join(sweep.variants)}")
+    mine = df[df.opponent == opponent]
+
+    def curve(variant):            # per evaluation point: (steps, mean, low, high) over the seeds
+        points = sorted(mine[mine.variant == variant].groupby("step").win_rate)
+        stats = [t_interval(wins) for _, wins in points]
+        steps = [step for step, _ in points]
+        mean = [m for m, _, _ in stats]
+        low = [max(0.0, lo) if not math.isnan(lo) else m for m, lo, _ in stats]
+        high = [min(1.0, hi) if not math.isnan(hi) else m for m, _, hi in stats]
+        return steps, mean, low, high
+
+    others = [v for v in sweep.variants if v != baseline]
+    cols = min(4, max(1, len(others)))
+    rows = math.ceil(len(others) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 2.6 * rows), sharex=True, sharey=True, squeeze=False)
+    reference = curve(baseline)
+    for ax, variant in zip(axes.flat, others):
+        for (steps, mean, low, high), color, label in ((reference, "grey", baseline), (curve(variant), "C0", variant)):
+            ax.plot(steps, mean, color=color, marker=".", label=label)
+            ax.fill_between(steps, low, high, color=color, alpha=0.2, linewidth=0)
+        ax.set_title(variant, fontsize=10)
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(others):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("win rate")
+    for ax in axes[-1, :]:
+        ax.set_xlabel("env steps")
+    seeds = df.groupby("variant").seed.nunique()
+    fig.suptitle(f"vs {opponent}: each variant (blue) over {baseline} (grey); mean over seeds ({seeds.min()}-"
+                 f"{seeds.max()} each), band: 95% t interval over seeds", fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
 def print_results(sweep_dir: str | Path, csv_path: str | Path | None = None,
                   figure: str | Path | None = None) -> None:
     """``sweep-results``: print the table, write it as CSV and save the learning-curve figure."""

@@ -171,11 +171,11 @@ def test_the_cost_report_names_speed_time_left_and_the_cpu_hint(tmp_path, capsys
     out = capsys.readouterr().out
     assert "0.50 updates/s" in out and "10.0 env steps/s" in out
     assert "comes in 50 s" in out                                   # 500 steps at 10 per second
-    assert "11.6 days" in out and "--quick" in out                  # 10 million steps at 10 per second
+    assert "11.6 days" in out and "--preset cpu" in out             # 10 million steps at 10 per second
     trainer.config = trainer.config.replace(total_env_steps=2_000)
     trainer._report_cost(steps=600, updates=30, seconds=60.0)
-    assert "--quick" not in capsys.readouterr().out                 # a short run needs no hint
+    assert "--preset cpu" not in capsys.readouterr().out            # a short run needs no hint
     quick = Trainer(tiny_config(total_env_steps=10_000_000), tmp_path / "quick", progress=False)
     quick._report_cost(steps=600, updates=30, seconds=60.0)
     out = capsys.readouterr().out
-    assert "days" in out and "--quick" not in out                   # already the small sizes: no hint
+    assert "days" in out and "--preset cpu" not in out              # already the small sizes: no hint
