@@ -690,9 +690,9 @@ def welch_interval(a, b) -> tuple[float, float, float]:
 def compare_to_baseline(sweep: Sweep, df, statistic: str = "mean", opponent: str | None = None,
                         baseline: str = "baseline"):
     """Each variant against ``baseline``: the difference of its ``statistic`` (mean over seeds) with a 95% Welch
-    interval over seeds, whether that interval excludes 0, and ``seeds_for_10_points``: about how many seeds per
-    side an interval as wide as a 10-point difference would need at the spread these seeds show
-    (``2 * (1.96 * sd / 0.1)**2``)."""
+    interval over seeds, whether that interval excludes 0, and ``seeds_for_5_points``: about how many seeds per
+    side would give an interval of +-5 points on the difference, at the spread these seeds show
+    (``2 * (1.96 * sd / 0.05)**2``, with the normal quantile: a rough count, a little low for few seeds)."""
     import pandas as pd
 
     opponent = opponent or sweep.opponents[0]
@@ -708,7 +708,7 @@ def compare_to_baseline(sweep: Sweep, df, statistic: str = "mean", opponent: str
         pooled_sd = math.sqrt((values.var() + reference.var()) / 2)
         rows.append({"variant": variant, "seeds": len(values), statistic: float(values.mean()),
                      "difference": diff, "low": low, "high": high, "excludes_zero": bool(low > 0 or high < 0),
-                     "seeds_for_10_points": math.ceil(2 * (1.959964 * pooled_sd / 0.1) ** 2)})
+                     "seeds_for_5_points": math.ceil(2 * (1.959964 * pooled_sd / 0.05) ** 2)})
     return pd.DataFrame(rows)
 
 

@@ -1,6 +1,7 @@
 """Sweeps on Ray Tune (dreamer_edu/sweep.py): sweep files, the results table, and a real tiny sweep that is
 killed and resumed."""
 import csv
+import math
 import os
 import signal
 import subprocess
@@ -144,6 +145,12 @@ def test_results_table_and_figure_from_written_csvs(tmp_path, capsys):
     assert (float(base["final_win_low"]), float(base["final_win_high"])) == (max(0.0, low), min(1.0, high))
     assert float(online["final_win"]) == pytest.approx(0.8)
     assert float(online["best_win"]) == pytest.approx(0.9)       # best of seed 0 is 0.8, of seed 1 is 1.0
+    # the mean over each trial's evaluations: base (0.8+0+0.2)/3 and (0.8+0+0.4)/3, online (0.8+0+0.6)/3, 0.6
+    assert float(base["mean_win"]) == pytest.approx((1.0 / 3 + 0.4) / 2)
+    assert float(online["mean_win"]) == pytest.approx((1.4 / 3 + 0.6) / 2)
+    mean, low, high = t_interval([1.4 / 3, 0.6])
+    assert (float(online["mean_win_low"]), float(online["mean_win_high"])) == pytest.approx((max(0, low), min(1, high)))
+    assert "mean win (all evals)" in out
     assert figure.exists() and figure.stat().st_size > 10_000
     # the learning-curve CSV: every point of every seed, with Wilson intervals over its 5 games
     from dreamer_edu.evaluate import wilson_interval
@@ -153,6 +160,98 @@ def test_results_table_and_figure_from_written_csvs(tmp_path, capsys):
     assert (first["variant"], first["seed"], first["opponent"], first["env_steps"]) == ("base", "0", "none", "170")
     assert (float(first["win_low"]), float(first["win_high"])) == pytest.approx(wilson_interval(4, 5))
     assert (float(first["draw_low"]), float(first["draw_high"])) == pytest.approx(wilson_interval(1, 5))
+
+    # published: --csv in another folder copies sweep.yaml there; that folder alone gives the same table
+    published = tmp_path / "published"
+    assert main(["sweep-results", str(tmp_path), "--csv", str(published / "results.csv"), "--figure",
+                 str(tmp_path / "figs" / "again.png")]) == 0
+    assert (published / SWEEP_FILE).exists() and (published / "curves.csv").exists()
+    capsys.readouterr()
+    assert main(["sweep-results", str(published), "--figure", str(tmp_path / "figs" / "third.png")]) == 0
+    again = list(csv.DictReader((published / "results.csv").open()))
+    assert again == rows and "online" in capsys.readouterr().out
+
+
+def test_welch_interval_hand_worked():
+    from dreamer_edu.sweep import welch_interval
+
+    # equal sizes and spreads: squared standard errors 0.04 / 3 each, Welch's dof = 4 exactly, t = 2.776
+    diff, low, high = welch_interval([0.0, 0.2, 0.4], [0.1, 0.3, 0.5])
+    half = 2.776 * (2 * 0.04 / 3) ** 0.5
+    assert diff == pytest.approx(-0.1) and (low, high) == pytest.approx((-0.1 - half, -0.1 + half), abs=1e-9)
+    assert welch_interval([0.5, 0.5], [0.2, 0.2]) == pytest.approx((0.3, 0.3, 0.3))   # no spread, no width
+    with pytest.raises(ValueError, match=">= 2 values on each side"):
+        welch_interval([0.5], [0.1, 0.2])
+
+
+def _three_variant_results():
+    import pandas as pd
+
+    yaml = pytest.importorskip("yaml")
+    spec = yaml.safe_load(TINY)
+    spec["variants"] = {"baseline": {}, "same": {}, "better": {}}
+    spec["seeds"] = [0, 1, 2]
+    sweep = Sweep.from_dict(spec)
+    finals = {"baseline": [0.2, 0.3, 0.25], "same": [0.3, 0.1, 0.35], "better": [0.8, 0.9, 0.85]}
+    rows = [{"variant": v, "seed": seed, "opponent": "none", "env_steps": steps, "win_rate": win}
+            for v, wins in finals.items() for seed, final in enumerate(wins)
+            for steps, win in ((160, 0.0), (320, final))]
+    return sweep, pd.DataFrame(rows)
+
+
+def test_compare_to_baseline_on_a_made_up_sweep():
+    from dreamer_edu.sweep import compare_to_baseline, seed_values, welch_interval
+
+    sweep, df = _three_variant_results()
+    assert list(seed_values(df, "better", "none", "final")) == [0.8, 0.9, 0.85]
+    assert list(seed_values(df, "better", "none", "mean")) == pytest.approx([0.4, 0.45, 0.425])
+    table = compare_to_baseline(sweep, df, statistic="final", opponent="none").set_index("variant")
+    assert list(table.index) == ["same", "better"]
+    assert table.loc["better", "difference"] == pytest.approx(0.6) and table.loc["better", "excludes_zero"]
+    assert not table.loc["same", "excludes_zero"]
+    assert (table.loc["same", "low"], table.loc["same", "high"]) == pytest.approx(
+        welch_interval([0.3, 0.1, 0.35], [0.2, 0.3, 0.25])[1:])
+    # seeds for a +-5-point interval: 2 * (1.96 * sd / 0.05)^2 with the two sides' pooled sd
+    import statistics
+    sd = ((statistics.variance([0.3, 0.1, 0.35]) + statistics.variance([0.2, 0.3, 0.25])) / 2) ** 0.5
+    assert table.loc["same", "seeds_for_5_points"] == math.ceil(2 * (1.959964 * sd / 0.05) ** 2)
+    with pytest.raises(ValueError, match="no variant named 'base'"):
+        compare_to_baseline(sweep, df, baseline="base")
+    with pytest.raises(ValueError, match="statistic 'median'"):
+        compare_to_baseline(sweep, df, statistic="median")
+
+
+def test_the_panels_against_the_baseline_are_drawn(tmp_path):
+    from dreamer_edu.sweep import plot_against_baseline
+
+    sweep, df = _three_variant_results()
+    df = df.assign(step=df.env_steps)
+    path = plot_against_baseline(sweep, df, tmp_path / "figs" / "panels.png")
+    assert path.exists() and path.stat().st_size > 10_000
+    with pytest.raises(ValueError, match="no variant named 'base'"):
+        plot_against_baseline(sweep, df, tmp_path / "x.png", baseline="base")
+
+
+def test_the_ablation_explorer_redraws_with_each_statistic():
+    pytest.importorskip("ipywidgets")
+    from dreamer_edu.viz.widgets import ablation_explorer, set_controls
+
+    sweep, df = _three_variant_results()
+    explorer = ablation_explorer(sweep, df)
+    assert explorer.result["variant"] == ["same", "better"]
+    assert explorer.result["mean"][1] == pytest.approx(0.425)
+    final = set_controls(explorer, statistic="final")
+    assert final["difference"][1] == pytest.approx(0.6) and final["excludes_zero"] == [False, True]
+
+
+def test_the_published_ablation_loads_and_an_unknown_name_is_refused():
+    pytest.importorskip("yaml")
+    from dreamer_edu.sweep import load_published
+
+    sweep, df = load_published("ablation_drill")
+    assert set(df.variant) == set(sweep.variants) and df.groupby("variant").seed.nunique().min() >= 3
+    with pytest.raises(SweepError, match="no published sweep results named 'nope'.*ablation_drill"):
+        load_published("nope")
 
 
 # --- a real sweep, killed and resumed -----------------------------------------------------------------------
