@@ -134,6 +134,7 @@ class Trainer:
         self.resumed_from: int | None = None
         self.wall_seconds_before = 0.0             # wall-clock seconds of earlier train() calls (and resumed runs)
         self.stop_signal: str | None = None       # "SIGINT" or "SIGTERM" once one asked the run to stop
+        self.deadline: float | None = None        # when train(max_minutes=...) must stop (perf_counter time)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if checkpoint is not None:
             self._restore(checkpoint)
@@ -473,10 +474,14 @@ class Trainer:
         steps_per_s, updates_per_s = steps / seconds, updates / seconds
         to_eval = max(0, self.next_eval - self.env_steps) / steps_per_s
         to_end = max(0, c.total_env_steps - self.env_steps) / steps_per_s
+        end = f"the end (env step {c.total_env_steps:,}) in {format_duration(to_end)}"
+        if self.deadline is not None and self.deadline - time.perf_counter() < to_end:   # the time budget first
+            left = max(0.0, self.deadline - time.perf_counter())
+            end = (f"the end of the time budget in {format_duration(left)} "
+                   f"(near env step {self.env_steps + int(left * steps_per_s):,})")
         self.log(f"speed over the first {seconds / 60:.1f} min of training on {self.device} ({_threads_text()}): "
                  f"{updates_per_s:.2f} updates/s, {steps_per_s:.1f} env steps/s; at this pace the next evaluation "
-                 f"(env step {self.next_eval:,}) comes in {format_duration(to_eval)} and the end "
-                 f"(env step {c.total_env_steps:,}) in {format_duration(to_end)}")
+                 f"(env step {self.next_eval:,}) comes in {format_duration(to_eval)} and {end}")
         quick = Config.quick()
         larger_than_quick = c.deter_size > quick.deter_size or c.hidden_size > quick.hidden_size
         if self.device.type == "cpu" and larger_than_quick and to_end > CPU_HINT_SECONDS:
@@ -498,6 +503,7 @@ class Trainer:
         self.start_time = time.perf_counter()
         self.stop_signal = None
         deadline = None if max_minutes is None else self.start_time + 60.0 * max_minutes
+        self.deadline = deadline                  # (the cost report says when a time budget ends the run)
 
         def running() -> bool:
             return (self.stop_signal is None and self.env_steps < c.total_env_steps

@@ -175,6 +175,11 @@ def test_the_cost_report_names_speed_time_left_and_the_cpu_hint(tmp_path, capsys
     trainer.config = trainer.config.replace(total_env_steps=2_000)
     trainer._report_cost(steps=600, updates=30, seconds=60.0)
     assert "--preset cpu" not in capsys.readouterr().out            # a short run needs no hint
+    trainer.config = trainer.config.replace(total_env_steps=10_000_000)
+    trainer.deadline = time.perf_counter() + 1800                    # train(max_minutes=30): the budget ends it
+    trainer._report_cost(steps=600, updates=30, seconds=60.0)
+    out = capsys.readouterr().out
+    assert "the end of the time budget in 30 min (near env step 1" in out and "days" not in out
     quick = Trainer(tiny_config(total_env_steps=10_000_000), tmp_path / "quick", progress=False)
     quick._report_cost(steps=600, updates=30, seconds=60.0)
     out = capsys.readouterr().out
