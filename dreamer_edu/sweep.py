@@ -327,7 +327,8 @@ def run_trial(params: dict, spec: dict, sweep_dir: str) -> None:
         last = {}                                 # finished before Tune could record it: report, do not rerun
         for r in _read_rows(run_dir / EVAL_CSV):
             last[r["opponent"]] = r
-        _mark_finished(run_dir, trainer)
+        if not (run_dir / FINISHED_FILE).exists():   # (killed between its last save and this record)
+            _mark_finished(run_dir, trainer)
         tune.report(_metrics(list(last.values())))
         return
     trainer.train(max_minutes=minutes)
