@@ -70,7 +70,7 @@ print(f"\n{df.groupby(['variant', 'seed']).ngroups} trials, {len(df)} evaluation
       f"{int(df.games.sum()):,} evaluation games in all")
 
 # %% [markdown]
-# To run it yourself (about two CPU hours; `pip install -e .[sweep]` first, for Ray Tune):
+# To run it yourself (79 minutes on two cores, two runs at a time; `pip install -e .[sweep]` first, for Ray Tune):
 #
 # ```bash
 # python -m dreamer_edu sweep sweeps/ablation.yaml --sweep-dir runs/sweeps/ablation
